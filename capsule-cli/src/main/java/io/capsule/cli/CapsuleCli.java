@@ -1,0 +1,40 @@
+package io.capsule.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code capsule} command: a thin shell over the Java API. */
+@Command(
+        name = "capsule",
+        mixinStandardHelpOptions = true,
+        version = "capsule 0.1.0",
+        description = "Runs untrusted Python tasks in WebAssembly sandboxes.",
+        subcommands = {RunCommand.class})
+public final class CapsuleCli implements Runnable {
+    /** Exit status for usage and configuration errors. */
+    static final int EXIT_USAGE = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: try 'capsule run FILE'");
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the CLI and returns its exit status (used by tests, which cannot let it exit the JVM). */
+    public static int execute(String... args) {
+        CommandLine cli = new CommandLine(new CapsuleCli());
+        cli.setExitCodeExceptionMapper(e -> EXIT_USAGE);
+        cli.setParameterExceptionHandler((e, a) -> {
+            e.getCommandLine().getErr().println("capsule: " + e.getMessage());
+            e.getCommandLine().getErr().println("Try 'capsule --help'.");
+            return EXIT_USAGE;
+        });
+        return cli.execute(args);
+    }
+}

@@ -1,0 +1,192 @@
+package io.capsule.core;
+
+import io.capsule.core.exec.Run;
+import io.capsule.core.exec.TaskRunner;
+import io.capsule.core.options.InvalidTaskException;
+import io.capsule.core.spi.GuestRuntime;
+import io.capsule.core.spi.Program;
+import io.capsule.core.spi.ProgramSource;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The entry point of the Java API. Create one per process and share it: it is thread-safe, runs many
+ * tasks at once, and every task attempt gets its own fresh sandbox instance.
+ *
+ * <pre>{@code
+ * try (CapsuleEngine engine = CapsuleEngine.builder().build()) {
+ *     Envelope e = engine.run(TaskRequest.file(Path.of("main.py")).args(List.of(1, 2)).build());
+ * }
+ * }</pre>
+ */
+public final class CapsuleEngine implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CapsuleEngine.class);
+    /** Guest code recurses on the JVM stack (one JVM frame per wasm call), so guest threads get a deep one. */
+    private static final long GUEST_STACK_BYTES = 256L << 20;
+
+    private final List<GuestRuntime> runtimes;
+    private final ExecutorService guestThreads;
+    private final ExecutorService runThreads;
+    private final ScheduledExecutorService timers;
+
+    private CapsuleEngine(List<GuestRuntime> runtimes) {
+        this.runtimes = List.copyOf(runtimes);
+        this.guestThreads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
+                new SynchronousQueue<>(), daemonThreads("capsule-guest-", GUEST_STACK_BYTES));
+        this.runThreads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
+                new SynchronousQueue<>(), daemonThreads("capsule-run-", 0));
+        this.timers = Executors.newSingleThreadScheduledExecutor(daemonThreads("capsule-timer-", 0));
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The runtimes this engine knows, by name. */
+    public List<String> runtimeNames() {
+        return runtimes.stream().map(GuestRuntime::name).toList();
+    }
+
+    /** Runs a request and waits for its envelope. Task failures are in the envelope, never thrown. */
+    public Envelope run(TaskRequest request) throws InterruptedException {
+        return submit(request).envelope();
+    }
+
+    /** Starts a request and returns at once. */
+    public TaskHandle submit(TaskRequest request) {
+        CompletableFuture<Envelope> result = new CompletableFuture<>();
+        Run[] holder = new Run[1];
+        Object lock = new Object();
+        boolean[] cancelled = {false};
+        String label = request.taskName() != null ? request.taskName() : "main";
+        runThreads.execute(() -> {
+            long start = System.nanoTime();
+            Program program = null;
+            try {
+                program = load(request);
+                Run run = new Run(program, request.defaults(), request.ceilings(), request.hostEnvironment(),
+                        request.stdout(), request.stderr(), request.listener(), guestThreads, timers);
+                synchronized (lock) {
+                    holder[0] = run;
+                    if (cancelled[0]) {
+                        run.cancel();
+                    }
+                }
+                result.complete(TaskRunner.entry(run, request.taskName(), request.args()).execute());
+            } catch (InvalidTaskException e) {
+                result.complete(failure(label, start, ErrorType.INVALID_TASK, e.getMessage()));
+            } catch (Throwable t) {
+                LOG.error("run of {} failed in the host", label, t);
+                result.complete(failure(label, start, ErrorType.INTERNAL_ERROR, "Host failure: " + t));
+            } finally {
+                if (program != null) {
+                    program.close();
+                }
+            }
+        });
+        return new TaskHandle(result, () -> {
+            synchronized (lock) {
+                cancelled[0] = true;
+                if (holder[0] != null) {
+                    holder[0].cancel();
+                }
+            }
+        });
+    }
+
+    private static Envelope failure(String task, long startNanos, ErrorType type, String message) {
+        Execution x = new Execution(task, (System.nanoTime() - startNanos) / 1_000_000, 0, null, null, null, null,
+                List.of(), false);
+        return Envelope.failure(new TaskError(type, message), x);
+    }
+
+    private Program load(TaskRequest request) {
+        ProgramSource source;
+        String fileName;
+        if (request.file() != null) {
+            Path file = request.file().toAbsolutePath().normalize();
+            if (!Files.isRegularFile(file)) {
+                throw new InvalidTaskException("File not found: " + request.file());
+            }
+            Path root = request.projectRoot() != null
+                    ? request.projectRoot().toAbsolutePath().normalize()
+                    : ProjectFiles.findProjectRoot(file);
+            if (!file.startsWith(root)) {
+                throw new InvalidTaskException("File " + file + " is outside the project root " + root);
+            }
+            source = new ProgramSource(root, root.relativize(file), Map.of());
+            fileName = file.getFileName().toString();
+        } else {
+            Path root = (request.projectRoot() != null ? request.projectRoot() : Path.of(""))
+                    .toAbsolutePath().normalize();
+            Path entry = Path.of(request.sourceName()).normalize();
+            if (entry.isAbsolute() || entry.startsWith("..")) {
+                throw new InvalidTaskException("Source name must be a relative file name, got " + request.sourceName());
+            }
+            source = new ProgramSource(root, entry, Map.of(entry, request.sourceText()));
+            fileName = entry.getFileName().toString();
+        }
+        for (GuestRuntime runtime : runtimes) {
+            if (runtime.accepts(fileName)) {
+                return runtime.load(source);
+            }
+        }
+        throw new InvalidTaskException("No runtime runs " + fileName + " (known runtimes: "
+                + String.join(", ", runtimeNames()) + "; Python files end in .py)");
+    }
+
+    @Override
+    public void close() {
+        runThreads.shutdownNow();
+        guestThreads.shutdownNow();
+        timers.shutdownNow();
+    }
+
+    private static ThreadFactory daemonThreads(String prefix, long stackBytes) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(null, r, prefix + n.incrementAndGet(), stackBytes);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    public static final class Builder {
+        private final List<GuestRuntime> runtimes = new ArrayList<>();
+
+        private Builder() {}
+
+        /** Adds a runtime by hand; without any, the runtimes on the class path are found by ServiceLoader. */
+        public Builder runtime(GuestRuntime runtime) {
+            runtimes.add(runtime);
+            return this;
+        }
+
+        public CapsuleEngine build() {
+            List<GuestRuntime> found = new ArrayList<>(runtimes);
+            if (found.isEmpty()) {
+                ServiceLoader.load(GuestRuntime.class).forEach(found::add);
+            }
+            if (found.isEmpty()) {
+                throw new IllegalStateException("No guest runtime on the class path (add capsule-python)");
+            }
+            return new CapsuleEngine(found);
+        }
+    }
+}

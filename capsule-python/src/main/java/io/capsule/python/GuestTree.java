@@ -1,0 +1,130 @@
+package io.capsule.python;
+
+import io.capsule.core.options.InvalidTaskException;
+import io.capsule.core.spi.ProgramSource;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The directory a Python instance sees as {@code /guest}: the harness, the {@code capsule} SDK, and a
+ * copy of the project's Python sources under {@code app/}. Only sources are copied, so nothing else of
+ * the project is visible unless a task is granted it; the guest cannot change the tree.
+ */
+final class GuestTree implements AutoCloseable {
+    static final String GUEST_ROOT = "/guest";
+    static final String APP = "app";
+    private static final String RESOURCES = "/io/capsule/python/guest/";
+    private static final List<String> HARNESS_FILES = List.of("guest.py", "capsule/__init__.py");
+    private static final int MAX_FILES = 5000;
+    private static final long MAX_BYTES = 64L << 20;
+
+    private final Path dir;
+    private final Path entry;
+
+    private GuestTree(Path dir, Path entry) {
+        this.dir = dir;
+        this.entry = entry;
+    }
+
+    static GuestTree create(ProgramSource source) {
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("capsule-py-");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        GuestTree tree = new GuestTree(dir, source.entry());
+        try {
+            for (String name : HARNESS_FILES) {
+                Path target = dir.resolve(name);
+                Files.createDirectories(target.getParent());
+                try (InputStream in = GuestTree.class.getResourceAsStream(RESOURCES + name)) {
+                    Files.copy(in, target);
+                }
+            }
+            Path app = dir.resolve(APP);
+            Files.createDirectories(app);
+            copySources(source.projectRoot(), app);
+            for (Map.Entry<Path, String> inline : source.inlineFiles().entrySet()) {
+                Path target = app.resolve(inline.getKey().toString());
+                Files.createDirectories(target.getParent());
+                Files.writeString(target, inline.getValue());
+            }
+            if (!Files.isRegularFile(app.resolve(source.entry().toString()))) {
+                throw new InvalidTaskException("Entry file " + source.entry() + " is not a Python source file of the project");
+            }
+            return tree;
+        } catch (IOException e) {
+            tree.close();
+            throw new UncheckedIOException(e);
+        } catch (RuntimeException e) {
+            tree.close();
+            throw e;
+        }
+    }
+
+    /** Copies *.py files, skipping hidden directories, caches, virtualenvs and node_modules. */
+    private static void copySources(Path root, Path app) throws IOException {
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        long[] budget = {MAX_FILES, MAX_BYTES};
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
+                String name = d.getFileName() == null ? "" : d.getFileName().toString();
+                boolean skip = !d.equals(root) && (name.startsWith(".") || name.equals("__pycache__")
+                        || name.equals("node_modules") || Files.exists(d.resolve("pyvenv.cfg")));
+                return skip ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) throws IOException {
+                if (attrs.isRegularFile() && f.getFileName().toString().endsWith(".py")) {
+                    budget[0]--;
+                    budget[1] -= attrs.size();
+                    if (budget[0] < 0 || budget[1] < 0) {
+                        throw new InvalidTaskException("The project at " + root + " has more Python sources than "
+                                + MAX_FILES + " files or " + (MAX_BYTES >> 20) + "MB; run from a smaller directory");
+                    }
+                    Path target = app.resolve(root.relativize(f).toString());
+                    Files.createDirectories(target.getParent());
+                    Files.copy(f, target);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    /** The entry file as the guest sees it. */
+    String guestEntry() {
+        return GUEST_ROOT + "/" + APP + "/" + entry.toString().replace('\\', '/');
+    }
+
+    String guestCwd() {
+        return GUEST_ROOT + "/" + APP;
+    }
+
+    @Override
+    public void close() {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // Best effort: a temp directory left behind is harmless.
+        }
+    }
+}

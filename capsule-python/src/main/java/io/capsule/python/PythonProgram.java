@@ -1,0 +1,254 @@
+package io.capsule.python;
+
+import com.dylibso.chicory.runtime.ChicoryInterruptedException;
+import com.dylibso.chicory.runtime.HostFunction;
+import com.dylibso.chicory.runtime.Memory;
+import com.dylibso.chicory.runtime.TrapException;
+import com.dylibso.chicory.wasm.ChicoryException;
+import com.dylibso.chicory.wasm.types.FunctionType;
+import com.dylibso.chicory.wasm.types.ValType;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capsule.core.Envelope;
+import io.capsule.core.ErrorType;
+import io.capsule.core.options.InvalidTaskException;
+import io.capsule.core.options.Limits;
+import io.capsule.core.options.TaskOptions;
+import io.capsule.core.options.Units;
+import io.capsule.core.spi.AttemptOutcome;
+import io.capsule.core.spi.AttemptSpec;
+import io.capsule.core.spi.HostBridge;
+import io.capsule.core.spi.Program;
+import io.capsule.wasm.CappedMemory;
+import io.capsule.wasm.Sandbox;
+import io.capsule.wasm.WasmTemplate;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A loaded Python program. Each attempt instantiates CPython afresh, imports the harness
+ * ({@code guest.py}) through the module's {@code setup} export and calls its {@code run(request)}.
+ */
+final class PythonProgram implements Program {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    // Type codes of the Trino guest ABI: setup() takes a ROW of argument types and a return type.
+    private static final int TYPE_ROW = 0;
+    private static final int TYPE_VARCHAR = 11;
+
+    private final WasmTemplate template;
+    private final GuestTree tree;
+
+    PythonProgram(WasmTemplate template, GuestTree tree) {
+        this.template = template;
+        this.tree = tree;
+    }
+
+    @Override
+    public AttemptOutcome runAttempt(AttemptSpec spec, HostBridge host) {
+        String label = spec.taskName() == null ? "main" : spec.taskName();
+        String[] guestError = new String[1];
+        CallHandler calls = new CallHandler(host);
+        Sandbox sandbox;
+        try {
+            sandbox = Sandbox.builder(template)
+                    .guestRoot(GuestTree.GUEST_ROOT, tree.dir())
+                    .stdout(spec.stdout())
+                    .stderr(spec.stderr())
+                    .memoryCap(spec.limits().ramBytes())
+                    .hostChannel(calls::handle)
+                    .hostFunction(returnError(guestError))
+                    .build();
+        } catch (IllegalArgumentException e) {
+            return AttemptOutcome.failure(ErrorType.INVALID_TASK, "Task '" + label + "': ram "
+                    + Units.formatSize(spec.limits().ramBytes()) + " is too small: the Python runtime " + e.getMessage(),
+                    label, null, null);
+        }
+        calls.memory = sandbox.memory();
+        try (sandbox) {
+            String response = invoke(sandbox, request(spec));
+            if (response == null) {
+                String message = guestError[0] != null ? guestError[0] : "The Python harness returned no result";
+                return classify(sandbox, ErrorType.TASK_ERROR, message, label);
+            }
+            return outcome(sandbox, JSON.readTree(response), label);
+        } catch (ChicoryInterruptedException e) {
+            // The host stopped the attempt (deadline or cancel); it already knows why.
+            return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+        } catch (TrapException e) {
+            return classify(sandbox, ErrorType.TASK_ERROR, "The Python runtime trapped: " + e.getMessage(), label);
+        } catch (ChicoryException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+            }
+            return classify(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
+        } catch (JsonProcessingException e) {
+            return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "The Python harness answered with bad JSON: "
+                    + e.getOriginalMessage(), label, sandbox.memory().bytesUsed(), null);
+        }
+    }
+
+    @Override
+    public void close() {
+        tree.close();
+    }
+
+    private String request(AttemptSpec spec) {
+        ObjectNode req = JSON.createObjectNode();
+        req.put("file", tree.guestEntry());
+        req.put("cwd", tree.guestCwd());
+        if (spec.taskName() != null) {
+            req.put("task", spec.taskName());
+        }
+        req.set("args", spec.args());
+        req.set("kwargs", spec.kwargs());
+        return req.toString();
+    }
+
+    /** Calls the harness: setup("run", ROW(VARCHAR), VARCHAR), then execute(request). */
+    private static String invoke(Sandbox sandbox, String request) {
+        Memory memory = sandbox.memory();
+        byte[] name = "run\0".getBytes(StandardCharsets.US_ASCII);
+        int namePtr = allocate(sandbox, name);
+        int argTypes = allocate(sandbox, ints(TYPE_ROW, 1, TYPE_VARCHAR));
+        int returnType = allocate(sandbox, ints(TYPE_VARCHAR));
+        sandbox.export("setup").apply(namePtr, argTypes, returnType);
+
+        byte[] body = request.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer args = ByteBuffer.allocate(2 + 4 + body.length).order(ByteOrder.LITTLE_ENDIAN);
+        args.put((byte) 1).put((byte) 1).putInt(body.length).put(body); // row present, value present, length, bytes
+        int argsPtr = allocate(sandbox, args.array());
+        int result = (int) sandbox.export("execute").apply(argsPtr)[0];
+        if (result == 0 || memory.read(result + 4) == 0) {
+            return null;
+        }
+        int length = memory.readInt(result + 5);
+        return new String(memory.readBytes(result + 9, length), StandardCharsets.UTF_8);
+    }
+
+    private static int allocate(Sandbox sandbox, byte[] bytes) {
+        int ptr = (int) sandbox.export("allocate").apply(bytes.length)[0];
+        if (ptr == 0) {
+            throw new TrapException("out of memory passing the request to the guest");
+        }
+        sandbox.memory().write(ptr, bytes);
+        return ptr;
+    }
+
+    private static byte[] ints(int... values) {
+        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int v : values) {
+            b.putInt(v);
+        }
+        return b.array();
+    }
+
+    private static AttemptOutcome outcome(Sandbox sandbox, JsonNode response, String label) {
+        String task = response.path("task").isTextual() ? response.path("task").asText() : label;
+        long ram = sandbox.memory().bytesUsed();
+        if (response.path("ok").asBoolean()) {
+            return AttemptOutcome.success(response.get("result"), task, ram, null);
+        }
+        JsonNode error = response.path("error");
+        String kind = error.path("type").asText();
+        ErrorType type = switch (kind) {
+            case "invalid_task" -> ErrorType.INVALID_TASK;
+            case "memory_exhausted" -> ErrorType.MEMORY_EXHAUSTED;
+            case "permission_denied" -> ErrorType.PERMISSION_DENIED;
+            default -> ErrorType.TASK_ERROR;
+        };
+        return classify(sandbox, type, error.path("message").asText(), task);
+    }
+
+    /**
+     * The guest's word is not trusted: it may only claim memory exhaustion when the host saw the cap
+     * refuse a growth, and a refused growth turns any failure into memory exhaustion.
+     */
+    private static AttemptOutcome classify(Sandbox sandbox, ErrorType claimed, String message, String task) {
+        CappedMemory memory = sandbox.memory();
+        ErrorType type = claimed;
+        if (memory.capHit() && claimed != ErrorType.INVALID_TASK) {
+            type = ErrorType.MEMORY_EXHAUSTED;
+            message = "Task exceeded its " + Units.formatSize((long) memory.capPages() * CappedMemory.PAGE_SIZE)
+                    + " memory limit\n" + message;
+        } else if (claimed == ErrorType.MEMORY_EXHAUSTED) {
+            type = ErrorType.TASK_ERROR;
+        }
+        return AttemptOutcome.failure(type, message, task, memory.bytesUsed(), null);
+    }
+
+    /** The Trino build reports errors of its own C glue through this import. */
+    private static HostFunction returnError(String[] sink) {
+        return new HostFunction("trino", "return_error",
+                FunctionType.of(List.of(ValType.I32, ValType.I32, ValType.I32, ValType.I32, ValType.I32), List.of()),
+                (instance, args) -> {
+                    Memory m = instance.memory();
+                    String message = m.readString((int) args[1], (int) args[2]);
+                    String traceback = args[3] == 0 ? "" : "\n" + m.readString((int) args[3], (int) args[4]);
+                    sink[0] = message + traceback;
+                    return null;
+                });
+    }
+
+    /** Serves the harness's host calls: option reports and sub-task calls. */
+    private static final class CallHandler {
+        private final HostBridge host;
+        CappedMemory memory;
+
+        CallHandler(HostBridge host) {
+            this.host = host;
+        }
+
+        String handle(String line) {
+            ObjectNode answer = JSON.createObjectNode();
+            try {
+                JsonNode call = JSON.readTree(line);
+                switch (call.path("op").asText()) {
+                    case "configure" -> configure(call, answer);
+                    case "call" -> {
+                        Envelope envelope = host.callTask(call.path("task").asText(), call.get("options"),
+                                call.path("args"), call.path("kwargs"));
+                        answer.set("envelope", envelope.toJsonNode());
+                    }
+                    default -> throw new InvalidTaskException("unknown host call " + call.path("op"));
+                }
+            } catch (InvalidTaskException e) {
+                fail(answer, ErrorType.INVALID_TASK, e.getMessage());
+            } catch (JsonProcessingException e) {
+                fail(answer, ErrorType.INVALID_TASK, "bad host call: " + e.getOriginalMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ChicoryInterruptedException("interrupted while waiting for a sub-task");
+            }
+            return answer.toString();
+        }
+
+        private void configure(JsonNode call, ObjectNode answer) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = call.path("tasks").fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> t = it.next();
+                TaskOptions.fromJson(t.getValue(), "task '" + t.getKey() + "'");
+            }
+            String task = call.path("task").asText();
+            Limits limits = host.configure(task, call.get("options"));
+            if (!memory.lowerCap(CappedMemory.pagesFor(limits.ramBytes()))) {
+                throw new InvalidTaskException("task '" + task + "': ram " + Units.formatSize(limits.ramBytes())
+                        + " is less than the " + Units.formatSize(memory.bytesUsed())
+                        + " the Python runtime already uses after loading the program");
+            }
+            answer.put("ok", true);
+            answer.set("env", JSON.valueToTree(host.environment()));
+        }
+
+        private static void fail(ObjectNode answer, ErrorType type, String message) {
+            answer.put("ok", false);
+            ObjectNode error = answer.putObject("error");
+            error.put("type", type.wireName());
+            error.put("message", message);
+        }
+    }
+}

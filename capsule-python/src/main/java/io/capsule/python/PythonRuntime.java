@@ -1,0 +1,54 @@
+package io.capsule.python;
+
+import com.dylibso.chicory.wasm.Parser;
+import io.capsule.core.options.InvalidTaskException;
+import io.capsule.core.spi.GuestRuntime;
+import io.capsule.core.spi.Program;
+import io.capsule.core.spi.ProgramSource;
+import io.capsule.wasm.WasmTemplate;
+import io.trino.wasm.python.PythonMachine;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+
+/**
+ * Python tasks on CPython 3.13 for wasm32-wasi (the Trino build, compiled ahead of time to JVM classes).
+ */
+public final class PythonRuntime implements GuestRuntime {
+    private static final String MODULE_RESOURCE = "/io/trino/wasm/python/Python.meta";
+
+    /** Parsing the 30 MB module takes about half a second: once per process, on first use. */
+    private static final class Holder {
+        static final WasmTemplate TEMPLATE = load();
+
+        private static WasmTemplate load() {
+            try (InputStream in = PythonMachine.class.getResourceAsStream(MODULE_RESOURCE)) {
+                if (in == null) {
+                    throw new IllegalStateException("CPython module " + MODULE_RESOURCE + " is not on the class path");
+                }
+                return new WasmTemplate("python", Parser.parse(in), PythonMachine::new);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    static WasmTemplate template() {
+        return Holder.TEMPLATE;
+    }
+
+    @Override
+    public String name() {
+        return "python";
+    }
+
+    @Override
+    public boolean accepts(String fileName) {
+        return fileName.endsWith(".py");
+    }
+
+    @Override
+    public Program load(ProgramSource source) throws InvalidTaskException {
+        return new PythonProgram(template(), GuestTree.create(source));
+    }
+}

@@ -1,0 +1,146 @@
+"""The harness inside every Python sandbox instance.
+
+The host calls run(request) once per instance. It loads the program, finds the task, reports the
+task's options to the host (which decides the limits), runs it, and returns the outcome as JSON.
+Host calls (option reports, sub-tasks) travel on file descriptor 0, one JSON line each way.
+"""
+
+import importlib.util
+import json
+import os
+import sys
+
+import capsule
+
+_HOST_FD = 0
+
+
+class _Failure(Exception):
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def _host_call(message):
+    data = (json.dumps(message, allow_nan=False, separators=(",", ":")) + "\n").encode("utf-8")
+    view = memoryview(data)
+    while view:
+        written = os.write(_HOST_FD, view)
+        view = view[written:]
+    chunks = []
+    while True:
+        chunk = os.read(_HOST_FD, 1 << 16)
+        if not chunk:
+            raise RuntimeError("capsule: the host did not answer")
+        chunks.append(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    return json.loads(b"".join(chunks))
+
+
+def _call_task(tf, args, kwargs):
+    return _host_call({
+        "op": "call",
+        "task": tf.name,
+        "options": tf.options,
+        "args": list(args),
+        "kwargs": kwargs,
+    })["envelope"]
+
+
+def _error_text(exc):
+    import traceback
+
+    text = "".join(traceback.format_exception(exc)).rstrip()
+    first = "%s: %s" % (type(exc).__name__, exc) if str(exc) else type(exc).__name__
+    return first + "\n" + text
+
+
+def _load(path):
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except MemoryError as e:
+        raise _Failure("memory_exhausted", _error_text(e))
+    except BaseException as e:
+        raise _Failure("task_error", "Loading %s failed: %s" % (os.path.basename(path), _error_text(e)))
+    return module
+
+
+def _find(module, requested):
+    registry = capsule._registry
+    if requested is not None:
+        tf = registry.get(requested)
+        if tf is None:
+            raise _Failure("invalid_task", "No task named %r in %s (tasks: %s)"
+                           % (requested, module.__file__, ", ".join(sorted(registry)) or "none"))
+        return tf.name, tf.fn, tf.options
+    if "main" in registry:
+        tf = registry["main"]
+        return tf.name, tf.fn, tf.options
+    fn = getattr(module, "main", None)
+    if isinstance(fn, capsule.TaskFunction):
+        return fn.name, fn.fn, fn.options
+    if callable(fn):
+        return "main", fn, {}
+    raise _Failure("invalid_task", "No task named 'main' and no main() function in %s" % module.__file__)
+
+
+def _run(req):
+    os.environ.clear()
+    os.chdir(req["cwd"])
+    if req["cwd"] not in sys.path:
+        sys.path.insert(0, req["cwd"])
+    module = _load(req["file"])
+    if capsule._duplicates:
+        raise _Failure("invalid_task", "Task names declared more than once: %s" % ", ".join(sorted(set(capsule._duplicates))))
+    name, fn, options = _find(module, req.get("task"))
+    answer = _host_call({
+        "op": "configure",
+        "task": name,
+        "options": options,
+        "tasks": {n: tf.options for n, tf in capsule._registry.items()},
+    })
+    if not answer.get("ok"):
+        raise _Failure(answer["error"]["type"], answer["error"]["message"])
+    os.environ.update(answer.get("env", {}))
+    capsule._caller = _call_task
+    try:
+        result = fn(*req.get("args", []), **req.get("kwargs", {}))
+        if hasattr(result, "__await__"):
+            import asyncio
+
+            result = asyncio.run(result)
+    except MemoryError as e:
+        raise _Failure("memory_exhausted", _error_text(e))
+    except TypeError as e:
+        if e.__traceback__ is not None and e.__traceback__.tb_next is None:
+            raise _Failure("invalid_task", "Bad arguments for task %r: %s" % (name, e))
+        raise _Failure("task_error", _error_text(e))
+    except BaseException as e:
+        raise _Failure("task_error", _error_text(e))
+    finally:
+        capsule._caller = None
+    return name, result
+
+
+def run(request: str) -> str:
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
+    req = json.loads(request)
+    name = req.get("task")
+    try:
+        name, result = _run(req)
+        try:
+            return json.dumps({"ok": True, "task": name, "result": result}, allow_nan=False, ensure_ascii=False)
+        except (TypeError, ValueError) as e:
+            raise _Failure("task_error", "The result of task %r is not JSON-serialisable: %s" % (name, e))
+    except _Failure as f:
+        return json.dumps({"ok": False, "task": name, "error": {"type": f.kind, "message": f.message}}, ensure_ascii=False)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()

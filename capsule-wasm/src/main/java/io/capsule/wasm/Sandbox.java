@@ -1,0 +1,185 @@
+package io.capsule.wasm;
+
+import com.dylibso.chicory.runtime.ExportFunction;
+import com.dylibso.chicory.runtime.HostFunction;
+import com.dylibso.chicory.runtime.ImportValues;
+import com.dylibso.chicory.runtime.Instance;
+import com.dylibso.chicory.wasi.WasiOptions;
+import com.dylibso.chicory.wasi.WasiPreview1;
+import com.dylibso.chicory.wasm.types.MemoryLimits;
+import io.capsule.wasm.fs.Errno;
+import io.capsule.wasm.fs.GuestFileSystem;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.UnaryOperator;
+
+/**
+ * One fresh instance of a {@link WasmTemplate} with its own WASI state, memory cap and host channel.
+ * Never reused: every task attempt builds a new one.
+ */
+public final class Sandbox implements AutoCloseable {
+    /** The largest memory a wasm32 instance can address. */
+    public static final int MAX_PAGES = 65536;
+    private static final int STDIN = 0;
+
+    private final Instance instance;
+    private final CappedMemory memory;
+    private final WasiPreview1 wasi;
+
+    private Sandbox(Instance instance, CappedMemory memory, WasiPreview1 wasi) {
+        this.instance = instance;
+        this.memory = memory;
+        this.wasi = wasi;
+    }
+
+    public static Builder builder(WasmTemplate template) {
+        return new Builder(template);
+    }
+
+    public Instance instance() {
+        return instance;
+    }
+
+    public CappedMemory memory() {
+        return memory;
+    }
+
+    public ExportFunction export(String name) {
+        return instance.export(name);
+    }
+
+    @Override
+    public void close() {
+        wasi.close();
+    }
+
+    public static final class Builder {
+        private final WasmTemplate template;
+        private Path guestRoot;
+        private String guestRootName = "/guest";
+        private OutputStream stdout = OutputStream.nullOutputStream();
+        private OutputStream stderr = OutputStream.nullOutputStream();
+        private HostChannel channel;
+        private long memoryCapBytes = (long) MAX_PAGES * CappedMemory.PAGE_SIZE;
+        private final List<HostFunction> extra = new ArrayList<>();
+
+        private Builder(WasmTemplate template) {
+            this.template = Objects.requireNonNull(template);
+        }
+
+        /** The host directory the guest sees as {@code name} (the only preopened directory). */
+        public Builder guestRoot(String name, Path hostDir) {
+            this.guestRootName = name;
+            this.guestRoot = hostDir;
+            return this;
+        }
+
+        public Builder stdout(OutputStream out) {
+            this.stdout = out;
+            return this;
+        }
+
+        public Builder stderr(OutputStream err) {
+            this.stderr = err;
+            return this;
+        }
+
+        /** Serves the guest's host calls (one request line in, one response line out, on fd 0). */
+        public Builder hostChannel(UnaryOperator<String> handler) {
+            this.channel = new HostChannel(handler);
+            return this;
+        }
+
+        public Builder memoryCap(long bytes) {
+            this.memoryCapBytes = bytes;
+            return this;
+        }
+
+        public Builder hostFunction(HostFunction f) {
+            extra.add(f);
+            return this;
+        }
+
+        /**
+         * Builds the instance. Fails with {@link IllegalArgumentException} when the cap is below the memory
+         * the module needs to start.
+         */
+        public Sandbox build() {
+            int initial = template.initialPages();
+            int cap = CappedMemory.pagesFor(memoryCapBytes);
+            if (cap < initial) {
+                throw new IllegalArgumentException("needs at least " + ((long) initial * CappedMemory.PAGE_SIZE >> 20)
+                        + "MB of memory to start");
+            }
+            WasiOptions.Builder opts = WasiOptions.builder().withStdout(stdout).withStderr(stderr);
+            if (guestRoot != null) {
+                opts.withDirectory(guestRootName, guestRoot);
+            }
+            WasiPreview1 wasi = WasiPreview1.builder().withOptions(opts.build()).build();
+            List<HostFunction> functions = new ArrayList<>();
+            for (HostFunction f : GuestFileSystem.guard(wasi.toHostFunctions())) {
+                functions.add(channel == null ? f : routeStdin(f, channel));
+            }
+            functions.addAll(extra);
+            CappedMemory[] memory = new CappedMemory[1];
+            Instance instance = Instance.builder(template.module())
+                    .withMachineFactory(template.machineFactory())
+                    .withImportValues(ImportValues.builder().addFunction(functions.toArray(HostFunction[]::new)).build())
+                    .withMemoryLimits(new MemoryLimits(initial, MAX_PAGES))
+                    .withMemoryFactory(limits -> memory[0] = new CappedMemory(limits, cap))
+                    .build();
+            return new Sandbox(instance, memory[0], wasi);
+        }
+
+        /** fd 0 carries the host channel instead of stdin. */
+        private static HostFunction routeStdin(HostFunction f, HostChannel channel) {
+            switch (f.name()) {
+                case "fd_write":
+                    return GuestFileSystem.wrap(f, (instance, args) -> {
+                        if (args[0] != STDIN) {
+                            return null;
+                        }
+                        var mem = instance.memory();
+                        int iovs = (int) args[1];
+                        int total = 0;
+                        for (int i = 0; i < (int) args[2]; i++) {
+                            int ptr = mem.readInt(iovs + 8 * i);
+                            int len = mem.readInt(iovs + 8 * i + 4);
+                            if (!channel.write(mem.readBytes(ptr, len))) {
+                                return Errno.result(Errno.TOO_BIG);
+                            }
+                            total += len;
+                        }
+                        mem.writeI32((int) args[3], total);
+                        return Errno.result(Errno.SUCCESS);
+                    });
+                case "fd_read":
+                    return GuestFileSystem.wrap(f, (instance, args) -> {
+                        if (args[0] != STDIN) {
+                            return null;
+                        }
+                        var mem = instance.memory();
+                        int iovs = (int) args[1];
+                        int total = 0;
+                        for (int i = 0; i < (int) args[2]; i++) {
+                            int ptr = mem.readInt(iovs + 8 * i);
+                            int len = mem.readInt(iovs + 8 * i + 4);
+                            byte[] chunk = channel.read(len);
+                            mem.write(ptr, chunk);
+                            total += chunk.length;
+                            if (chunk.length < len) {
+                                break;
+                            }
+                        }
+                        mem.writeI32((int) args[3], total);
+                        return Errno.result(Errno.SUCCESS);
+                    });
+                default:
+                    return f;
+            }
+        }
+    }
+}
