@@ -1,5 +1,7 @@
 package io.capsule.cli;
 
+import java.io.PrintStream;
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -17,18 +19,28 @@ public final class CapsuleCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    final PrintStream out;
+    final PrintStream err;
+
+    CapsuleCli(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: try 'capsule run FILE'");
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        System.exit(execute(System.out, System.err, args));
     }
 
     /** Runs the CLI and returns its exit status (used by tests, which cannot let it exit the JVM). */
-    public static int execute(String... args) {
-        CommandLine cli = new CommandLine(new CapsuleCli());
+    public static int execute(PrintStream out, PrintStream err, String... args) {
+        CommandLine cli = new CommandLine(new CapsuleCli(out, err));
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
         cli.setExitCodeExceptionMapper(e -> EXIT_USAGE);
         cli.setParameterExceptionHandler((e, a) -> {
             e.getCommandLine().getErr().println("capsule: " + e.getMessage());

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.capsule.core.CapsuleEngine;
 import io.capsule.core.Envelope;
-import io.capsule.core.ErrorType;
 import io.capsule.core.TaskError;
 import io.capsule.core.TaskListener;
 import io.capsule.core.TaskRequest;
@@ -19,12 +18,16 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 
 /** {@code capsule run FILE [ARGS...]}: runs the file's entry task and reports its envelope. */
 @Command(name = "run", description = "Run a task file (its 'main' task, else its main() function).",
         mixinStandardHelpOptions = true)
 final class RunCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    @ParentCommand
+    CapsuleCli parent;
 
     @Parameters(index = "0", paramLabel = "FILE", description = "The program to run (.py).")
     Path file;
@@ -47,8 +50,8 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
+        PrintStream out = parent.out;
+        PrintStream err = parent.err;
         JsonNode arguments;
         try {
             arguments = arguments();

@@ -102,6 +102,7 @@ final class PythonProgram implements Program {
         ObjectNode req = JSON.createObjectNode();
         req.put("file", tree.guestEntry());
         req.put("cwd", tree.guestCwd());
+        req.put("attempt", spec.attempt());
         if (spec.taskName() != null) {
             req.put("task", spec.taskName());
         }

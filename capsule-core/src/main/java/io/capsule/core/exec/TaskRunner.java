@@ -69,7 +69,7 @@ public final class TaskRunner {
             err = new BoundedCapture(Run.CAPTURE_LIMIT, run.stderr);
             Attempt attempt = new Attempt(startLimits, run.timers);
             try {
-                outcome = runAttempt(attempt, out, err);
+                outcome = runAttempt(attemptNo, attempt, out, err);
             } catch (InterruptedException e) {
                 // The caller (a parent task) was stopped: stop this task too and report why.
                 attempt.stop(new TaskError(ErrorType.INTERNAL_ERROR, "Parent task stopped"));
@@ -99,9 +99,9 @@ public final class TaskRunner {
         return envelope;
     }
 
-    private AttemptOutcome runAttempt(Attempt attempt, BoundedCapture out, BoundedCapture err) throws InterruptedException {
+    private AttemptOutcome runAttempt(int attemptNo, Attempt attempt, BoundedCapture out, BoundedCapture err) throws InterruptedException {
         Map<String, String> env = environmentFor(startLimits);
-        AttemptSpec spec = new AttemptSpec(entry ? requestedName : taskName, args, kwargs, startLimits, env, out, err);
+        AttemptSpec spec = new AttemptSpec(attemptNo, entry ? requestedName : taskName, args, kwargs, startLimits, env, out, err);
         Bridge bridge = new Bridge(attempt);
         run.register(attempt);
         try {

@@ -8,6 +8,7 @@ import java.util.Map;
 /**
  * What one attempt runs.
  *
+ * @param attempt which attempt this is: 0 for the first, 1 for the first retry
  * @param taskName the task to run, or null for the program's entry task ("main", else a main() function)
  * @param args positional arguments (a JSON array)
  * @param kwargs keyword arguments (a JSON object; Python only)
@@ -18,6 +19,7 @@ import java.util.Map;
  * @param stderr where the guest's standard error goes
  */
 public record AttemptSpec(
+        int attempt,
         String taskName,
         JsonNode args,
         JsonNode kwargs,

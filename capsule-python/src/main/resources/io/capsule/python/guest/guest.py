@@ -109,6 +109,7 @@ def _run(req):
         raise _Failure(answer["error"]["type"], answer["error"]["message"])
     os.environ.update(answer.get("env", {}))
     capsule._caller = _call_task
+    capsule._attempt = req.get("attempt", 0)
     try:
         result = fn(*req.get("args", []), **req.get("kwargs", {}))
         if hasattr(result, "__await__"):

@@ -13,7 +13,7 @@ Options are checked by the host (which does not trust them): a bad value fails t
 
 import functools
 
-__all__ = ["task", "TaskFunction"]
+__all__ = ["task", "TaskFunction", "attempt"]
 
 _OPTION_NAMES = (
     "name",
@@ -30,6 +30,8 @@ _OPTION_NAMES = (
 _registry = {}
 # Names declared twice; the host reports them as invalid_task.
 _duplicates = []
+# Set by the harness: which attempt of the running task this is (0 = first, 1 = first retry, ...).
+_attempt = 0
 # Set by the harness: a callable(task_function, args, kwargs) -> envelope dict.
 _caller = None
 
@@ -67,3 +69,8 @@ def task(fn=None, /, **options):
     if fn is not None:
         return mark(fn)
     return mark
+
+
+def attempt():
+    """Which attempt of the running task this is: 0 for the first, 1 for the first retry, and so on."""
+    return _attempt
