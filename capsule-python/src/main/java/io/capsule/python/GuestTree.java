@@ -45,13 +45,7 @@ final class GuestTree implements AutoCloseable {
         }
         GuestTree tree = new GuestTree(dir, source.entry());
         try {
-            for (String name : HARNESS_FILES) {
-                Path target = dir.resolve(name);
-                Files.createDirectories(target.getParent());
-                try (InputStream in = GuestTree.class.getResourceAsStream(RESOURCES + name)) {
-                    Files.copy(in, target);
-                }
-            }
+            writeHarness(dir);
             Path app = dir.resolve(APP);
             Files.createDirectories(app);
             copySources(source.projectRoot(), app);
@@ -70,6 +64,29 @@ final class GuestTree implements AutoCloseable {
         } catch (RuntimeException e) {
             tree.close();
             throw e;
+        }
+    }
+
+    /** A tree with only the harness and the SDK: what the warm-start snapshot is taken in. */
+    static GuestTree harnessOnly() {
+        try {
+            Path dir = Files.createTempDirectory("capsule-py-");
+            GuestTree tree = new GuestTree(dir, Path.of("guest.py"));
+            writeHarness(dir);
+            Files.createDirectories(dir.resolve(APP));
+            return tree;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void writeHarness(Path dir) throws IOException {
+        for (String name : HARNESS_FILES) {
+            Path target = dir.resolve(name);
+            Files.createDirectories(target.getParent());
+            try (InputStream in = GuestTree.class.getResourceAsStream(RESOURCES + name)) {
+                Files.copy(in, target);
+            }
         }
     }
 

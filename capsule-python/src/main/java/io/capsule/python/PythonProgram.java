@@ -23,6 +23,7 @@ import io.capsule.core.spi.HostBridge;
 import io.capsule.core.spi.Program;
 import io.capsule.wasm.CappedMemory;
 import io.capsule.wasm.Sandbox;
+import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.WasmTemplate;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -42,11 +43,29 @@ final class PythonProgram implements Program {
     private static final int TYPE_VARCHAR = 11;
 
     private final WasmTemplate template;
+    private final Snapshot warm;
     private final GuestTree tree;
 
-    PythonProgram(WasmTemplate template, GuestTree tree) {
+    PythonProgram(WasmTemplate template, Snapshot warm, GuestTree tree) {
         this.template = template;
+        this.warm = warm;
         this.tree = tree;
+    }
+
+    /**
+     * Starts CPython, imports the harness (and the modules it preloads) and snapshots the instance: every
+     * attempt then starts from this state instead of paying for interpreter start-up and imports.
+     * Taken in a tree holding only the harness, before any task input exists.
+     */
+    static Snapshot warmSnapshot(WasmTemplate template) {
+        try (GuestTree harness = GuestTree.harnessOnly();
+                Sandbox sandbox = Sandbox.builder(template)
+                        .guestRoot(GuestTree.GUEST_ROOT, harness.dir())
+                        .hostFunction(returnError(new String[1]))
+                        .build()) {
+            setup(sandbox);
+            return Snapshot.take(sandbox);
+        }
     }
 
     @Override
@@ -63,6 +82,7 @@ final class PythonProgram implements Program {
                     .memoryCap(spec.limits().ramBytes())
                     .hostChannel(calls::handle)
                     .hostFunction(returnError(guestError))
+                    .snapshot(warm)
                     .build();
         } catch (IllegalArgumentException e) {
             return AttemptOutcome.failure(ErrorType.INVALID_TASK, "Task '" + label + "': ram "
@@ -71,7 +91,7 @@ final class PythonProgram implements Program {
         }
         calls.memory = sandbox.memory();
         try (sandbox) {
-            String response = invoke(sandbox, request(spec));
+            String response = execute(sandbox, request(spec));
             if (response == null) {
                 String message = guestError[0] != null ? guestError[0] : "The Python harness returned no result";
                 return classify(sandbox, ErrorType.TASK_ERROR, message, label);
@@ -111,15 +131,18 @@ final class PythonProgram implements Program {
         return req.toString();
     }
 
-    /** Calls the harness: setup("run", ROW(VARCHAR), VARCHAR), then execute(request). */
-    private static String invoke(Sandbox sandbox, String request) {
-        Memory memory = sandbox.memory();
+    /** Imports the harness and binds its run(request: str) -> str: setup("run", ROW(VARCHAR), VARCHAR). */
+    private static void setup(Sandbox sandbox) {
         byte[] name = "run\0".getBytes(StandardCharsets.US_ASCII);
         int namePtr = allocate(sandbox, name);
         int argTypes = allocate(sandbox, ints(TYPE_ROW, 1, TYPE_VARCHAR));
         int returnType = allocate(sandbox, ints(TYPE_VARCHAR));
         sandbox.export("setup").apply(namePtr, argTypes, returnType);
+    }
 
+    /** Calls the harness's run(request) in an instance restored from the warm snapshot. */
+    private static String execute(Sandbox sandbox, String request) {
+        Memory memory = sandbox.memory();
         byte[] body = request.getBytes(StandardCharsets.UTF_8);
         ByteBuffer args = ByteBuffer.allocate(2 + 4 + body.length).order(ByteOrder.LITTLE_ENDIAN);
         args.put((byte) 1).put((byte) 1).putInt(body.length).put(body); // row present, value present, length, bytes

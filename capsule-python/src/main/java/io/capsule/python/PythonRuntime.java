@@ -5,6 +5,7 @@ import io.capsule.core.options.InvalidTaskException;
 import io.capsule.core.spi.GuestRuntime;
 import io.capsule.core.spi.Program;
 import io.capsule.core.spi.ProgramSource;
+import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.WasmTemplate;
 import io.trino.wasm.python.PythonMachine;
 import java.io.IOException;
@@ -20,6 +21,7 @@ public final class PythonRuntime implements GuestRuntime {
     /** Parsing the 30 MB module takes about half a second: once per process, on first use. */
     private static final class Holder {
         static final WasmTemplate TEMPLATE = load();
+        static final Snapshot WARM = PythonProgram.warmSnapshot(TEMPLATE);
 
         private static WasmTemplate load() {
             try (InputStream in = PythonMachine.class.getResourceAsStream(MODULE_RESOURCE)) {
@@ -31,10 +33,6 @@ public final class PythonRuntime implements GuestRuntime {
                 throw new UncheckedIOException(e);
             }
         }
-    }
-
-    static WasmTemplate template() {
-        return Holder.TEMPLATE;
     }
 
     @Override
@@ -49,6 +47,6 @@ public final class PythonRuntime implements GuestRuntime {
 
     @Override
     public Program load(ProgramSource source) throws InvalidTaskException {
-        return new PythonProgram(template(), GuestTree.create(source));
+        return new PythonProgram(Holder.TEMPLATE, Holder.WARM, GuestTree.create(source));
     }
 }

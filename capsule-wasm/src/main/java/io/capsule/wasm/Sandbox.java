@@ -65,6 +65,7 @@ public final class Sandbox implements AutoCloseable {
         private HostChannel channel;
         private long memoryCapBytes = (long) MAX_PAGES * CappedMemory.PAGE_SIZE;
         private final List<HostFunction> extra = new ArrayList<>();
+        private Snapshot snapshot;
 
         private Builder(WasmTemplate template) {
             this.template = Objects.requireNonNull(template);
@@ -98,6 +99,12 @@ public final class Sandbox implements AutoCloseable {
             return this;
         }
 
+        /** Start from this snapshot (memory and globals) instead of the module's initial state. */
+        public Builder snapshot(Snapshot snapshot) {
+            this.snapshot = snapshot;
+            return this;
+        }
+
         public Builder hostFunction(HostFunction f) {
             extra.add(f);
             return this;
@@ -108,7 +115,7 @@ public final class Sandbox implements AutoCloseable {
          * the module needs to start.
          */
         public Sandbox build() {
-            int initial = template.initialPages();
+            int initial = snapshot == null ? template.initialPages() : Math.max(template.initialPages(), snapshot.pageCount());
             int cap = CappedMemory.pagesFor(memoryCapBytes);
             if (cap < initial) {
                 throw new IllegalArgumentException("needs at least " + ((long) initial * CappedMemory.PAGE_SIZE >> 20)
@@ -129,8 +136,11 @@ public final class Sandbox implements AutoCloseable {
                     .withMachineFactory(template.machineFactory())
                     .withImportValues(ImportValues.builder().addFunction(functions.toArray(HostFunction[]::new)).build())
                     .withMemoryLimits(new MemoryLimits(initial, MAX_PAGES))
-                    .withMemoryFactory(limits -> memory[0] = new CappedMemory(limits, cap))
+                    .withMemoryFactory(limits -> memory[0] = new CappedMemory(limits, cap, snapshot))
                     .build();
+            if (snapshot != null) {
+                snapshot.restoreGlobals(instance);
+            }
             return new Sandbox(instance, memory[0], wasi);
         }
 
