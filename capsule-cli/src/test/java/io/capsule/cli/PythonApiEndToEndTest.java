@@ -276,6 +276,52 @@ class PythonApiEndToEndTest {
     }
 
     @Test
+    void commonLibrariesWorkInTaskCode() throws Exception {
+        Envelope e = run("""
+                import json, re, typing
+                from dataclasses import dataclass, asdict
+
+                @dataclass
+                class Point:
+                    x: int
+                    y: int
+
+                def main():
+                    p = Point(1, 2)
+                    return {"p": asdict(p), "j": json.loads('{"a": [1]}'), "r": re.findall(r"\\d", "a1b2")}
+                """);
+        assertThat(e.success()).as(e.toJson()).isTrue();
+        assertThat(e.result().toString()).isEqualTo("{\"p\":{\"x\":1,\"y\":2},\"j\":{\"a\":[1]},\"r\":[\"1\",\"2\"]}");
+    }
+
+    @Test
+    void noStateLeaksFromOneTaskToTheNext() throws Exception {
+        String source = """
+                import sys, json, os
+
+                def main():
+                    seen = {
+                        "marker": hasattr(json, "capsule_marker"),
+                        "module": "leftover_module" in sys.modules,
+                        "env": os.environ.get("LEAK"),
+                        "builtin": hasattr(__builtins__, "leak") if not isinstance(__builtins__, dict) else "leak" in __builtins__,
+                    }
+                    json.capsule_marker = True
+                    sys.modules["leftover_module"] = json
+                    os.environ["LEAK"] = "yes"
+                    import builtins
+                    builtins.leak = 1
+                    return seen
+                """;
+        for (int i = 0; i < 3; i++) {
+            Envelope e = run(source);
+            assertThat(e.success()).as(e.toJson()).isTrue();
+            assertThat(e.result().toString())
+                    .isEqualTo("{\"marker\":false,\"module\":false,\"env\":null,\"builtin\":false}");
+        }
+    }
+
+    @Test
     void envelopeJsonRoundTrips() throws Exception {
         Envelope e = run("def main():\n    return [1, 'two', None]\n");
         Envelope back = Envelope.fromJson(new com.fasterxml.jackson.databind.ObjectMapper().readTree(e.toJson()));

@@ -6,6 +6,7 @@ import io.capsule.core.spi.GuestRuntime;
 import io.capsule.core.spi.Program;
 import io.capsule.core.spi.ProgramSource;
 import io.capsule.wasm.Snapshot;
+import io.capsule.wasm.SnapshotCache;
 import io.capsule.wasm.WasmTemplate;
 import io.trino.wasm.python.PythonMachine;
 import java.io.IOException;
@@ -21,7 +22,7 @@ public final class PythonRuntime implements GuestRuntime {
     /** Parsing the 30 MB module takes about half a second: once per process, on first use. */
     private static final class Holder {
         static final WasmTemplate TEMPLATE = load();
-        static final Snapshot WARM = PythonProgram.warmSnapshot(TEMPLATE);
+        static final Snapshot WARM = SnapshotCache.load("python", snapshotKey(), () -> PythonProgram.warmSnapshot(TEMPLATE));
 
         private static WasmTemplate load() {
             try (InputStream in = PythonMachine.class.getResourceAsStream(MODULE_RESOURCE)) {
@@ -32,6 +33,27 @@ public final class PythonRuntime implements GuestRuntime {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
+        }
+    }
+
+    /** What the warm snapshot depends on: the CPython build and the harness sources. */
+    private static String snapshotKey() {
+        try {
+            return SnapshotCache.key(
+                    resource(PythonMachine.class, "/META-INF/maven/io.trino/trino-wasm-python/pom.properties"),
+                    resource(PythonRuntime.class, "/io/capsule/python/guest/guest.py"),
+                    resource(PythonRuntime.class, "/io/capsule/python/guest/capsule/__init__.py"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static byte[] resource(Class<?> anchor, String name) throws IOException {
+        try (InputStream in = anchor.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IOException("missing resource " + name);
+            }
+            return in.readAllBytes();
         }
     }
 

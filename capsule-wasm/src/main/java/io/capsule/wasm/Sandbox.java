@@ -11,6 +11,7 @@ import io.capsule.wasm.fs.Errno;
 import io.capsule.wasm.fs.GuestFileSystem;
 import java.io.OutputStream;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -24,6 +25,8 @@ public final class Sandbox implements AutoCloseable {
     /** The largest memory a wasm32 instance can address. */
     public static final int MAX_PAGES = 65536;
     private static final int STDIN = 0;
+    /** Seeding a SecureRandom costs milliseconds; one thread-safe instance serves every sandbox. */
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Instance instance;
     private final CappedMemory memory;
@@ -121,7 +124,7 @@ public final class Sandbox implements AutoCloseable {
                 throw new IllegalArgumentException("needs at least " + ((long) initial * CappedMemory.PAGE_SIZE >> 20)
                         + "MB of memory to start");
             }
-            WasiOptions.Builder opts = WasiOptions.builder().withStdout(stdout).withStderr(stderr);
+            WasiOptions.Builder opts = WasiOptions.builder().withStdout(stdout).withStderr(stderr).withRandom(RANDOM);
             if (guestRoot != null) {
                 opts.withDirectory(guestRootName, guestRoot);
             }

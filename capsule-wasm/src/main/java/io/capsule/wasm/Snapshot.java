@@ -3,6 +3,17 @@ package io.capsule.wasm;
 import com.dylibso.chicory.runtime.GlobalInstance;
 import com.dylibso.chicory.runtime.Instance;
 import com.dylibso.chicory.runtime.Memory;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.zip.CRC32;
+import java.util.zip.CheckedInputStream;
+import java.util.zip.CheckedOutputStream;
 
 /**
  * The state of a prepared instance (linear memory and globals), taken once before any task input is
@@ -11,6 +22,8 @@ import com.dylibso.chicory.runtime.Memory;
  * Immutable: instances share its pages copy-on-write and never write to them.
  */
 public final class Snapshot {
+    private static final long MAGIC = 0x43415053554C0001L; // "CAPSUL", format 1
+
     /** The pages, in an array as long as the largest memory so instances can share it index-aligned. */
     private final byte[][] pages;
     private final int pageCount;
@@ -47,6 +60,82 @@ public final class Snapshot {
             pages[i] = memory.readBytes(i * Memory.PAGE_SIZE, Memory.PAGE_SIZE);
         }
         return new Snapshot(pages, count, new long[0], new long[0]);
+    }
+
+    /**
+     * Writes the snapshot to {@code file} atomically (temp file + rename): format version, page count,
+     * globals, then each page (all-zero pages as one byte), then a CRC32 of everything before it.
+     */
+    public void writeTo(Path file) throws IOException {
+        Files.createDirectories(file.getParent());
+        Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
+        try {
+            CRC32 crc = new CRC32();
+            try (DataOutputStream out = new DataOutputStream(new CheckedOutputStream(
+                    new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16), crc))) {
+                out.writeLong(MAGIC);
+                out.writeInt(pageCount);
+                out.writeInt(globalsLow.length);
+                for (int i = 0; i < globalsLow.length; i++) {
+                    out.writeLong(globalsLow[i]);
+                    out.writeLong(globalsHigh[i]);
+                }
+                for (int i = 0; i < pageCount; i++) {
+                    boolean zero = isZero(pages[i]);
+                    out.writeBoolean(zero);
+                    if (!zero) {
+                        out.write(pages[i]);
+                    }
+                }
+                out.writeLong(crc.getValue());
+            }
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Reads a snapshot written by {@link #writeTo}; any damage (truncation, bit flips) is an IOException. */
+    public static Snapshot readFrom(Path file) throws IOException {
+        CRC32 crc = new CRC32();
+        try (DataInputStream in = new DataInputStream(new CheckedInputStream(
+                new BufferedInputStream(Files.newInputStream(file), 1 << 16), crc))) {
+            if (in.readLong() != MAGIC) {
+                throw new IOException("not a capsule snapshot (or an older format): " + file);
+            }
+            int count = in.readInt();
+            int globals = in.readInt();
+            if (count < 0 || count > Sandbox.MAX_PAGES || globals < 0 || globals > 1 << 16) {
+                throw new IOException("corrupt snapshot header: " + file);
+            }
+            long[] low = new long[globals];
+            long[] high = new long[globals];
+            for (int i = 0; i < globals; i++) {
+                low[i] = in.readLong();
+                high[i] = in.readLong();
+            }
+            byte[][] pages = new byte[Sandbox.MAX_PAGES][];
+            for (int i = 0; i < count; i++) {
+                pages[i] = new byte[Memory.PAGE_SIZE];
+                if (!in.readBoolean()) {
+                    in.readFully(pages[i]);
+                }
+            }
+            long computed = crc.getValue();
+            if (in.readLong() != computed || in.read() != -1) {
+                throw new IOException("snapshot checksum mismatch: " + file);
+            }
+            return new Snapshot(pages, count, low, high);
+        }
+    }
+
+    private static boolean isZero(byte[] page) {
+        for (byte b : page) {
+            if (b != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     public int pageCount() {

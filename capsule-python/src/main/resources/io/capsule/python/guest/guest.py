@@ -6,10 +6,10 @@ Host calls (option reports, sub-tasks) travel on file descriptor 0, one JSON lin
 """
 
 import importlib
-import importlib.util
 import json
 import os
 import sys
+import types
 
 import capsule
 
@@ -20,6 +20,7 @@ _PRELOAD = (
     "functools", "hashlib", "io", "itertools", "math", "random", "re", "statistics", "string",
     "textwrap", "traceback", "typing", "uuid",
 )
+sys.dont_write_bytecode = True
 for _name in _PRELOAD:
     try:
         importlib.import_module(_name)
@@ -72,12 +73,16 @@ def _error_text(exc):
 
 
 def _load(path):
+    # Read and compile directly: the import system's stat calls and .pyc writes (refused: the tree is
+    # read-only) would cost more than the task itself.
     name = os.path.splitext(os.path.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
+    module = types.ModuleType(name)
+    module.__file__ = path
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        with open(path, "rb") as f:
+            code = compile(f.read(), path, "exec", dont_inherit=True)
+        exec(code, module.__dict__)
     except MemoryError as e:
         raise _Failure("memory_exhausted", _error_text(e))
     except BaseException as e:
