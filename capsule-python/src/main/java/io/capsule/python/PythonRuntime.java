@@ -1,13 +1,10 @@
 package io.capsule.python;
 
-import com.dylibso.chicory.wasm.Parser;
 import io.capsule.core.options.InvalidTaskException;
 import io.capsule.core.spi.GuestRuntime;
 import io.capsule.core.spi.Program;
 import io.capsule.core.spi.ProgramSource;
-import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.SnapshotCache;
-import io.capsule.wasm.WasmTemplate;
 import io.trino.wasm.python.PythonMachine;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,21 +16,18 @@ import java.io.UncheckedIOException;
 public final class PythonRuntime implements GuestRuntime {
     private static final String MODULE_RESOURCE = "/io/trino/wasm/python/Python.meta";
 
-    /** Parsing the 30 MB module takes about half a second: once per process, on first use. */
+    /** Parsing the 30 MB module and reading the snapshot take a moment: once per process, on first use. */
     private static final class Holder {
-        static final WasmTemplate TEMPLATE = load();
-        static final Snapshot WARM = SnapshotCache.load("python", snapshotKey(), () -> PythonProgram.warmSnapshot(TEMPLATE));
-
-        private static WasmTemplate load() {
-            try (InputStream in = PythonMachine.class.getResourceAsStream(MODULE_RESOURCE)) {
-                if (in == null) {
-                    throw new IllegalStateException("CPython module " + MODULE_RESOURCE + " is not on the class path");
-                }
-                return new WasmTemplate("python", Parser.parse(in), PythonMachine::new);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
+        static final SnapshotCache.WarmImage IMAGE = SnapshotCache.load("python", snapshotKey(),
+                () -> {
+                    InputStream in = PythonMachine.class.getResourceAsStream(MODULE_RESOURCE);
+                    if (in == null) {
+                        throw new IllegalStateException("CPython module " + MODULE_RESOURCE + " is not on the class path");
+                    }
+                    return in;
+                },
+                PythonMachine::new,
+                PythonProgram::warmSnapshot);
     }
 
     /** What the warm snapshot depends on: the CPython build and the harness sources. */
@@ -69,6 +63,6 @@ public final class PythonRuntime implements GuestRuntime {
 
     @Override
     public Program load(ProgramSource source) throws InvalidTaskException {
-        return new PythonProgram(Holder.TEMPLATE, Holder.WARM, GuestTree.create(source));
+        return new PythonProgram(Holder.IMAGE.template(), Holder.IMAGE.snapshot(), GuestTree.create(source));
     }
 }

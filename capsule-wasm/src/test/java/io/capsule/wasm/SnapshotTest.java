@@ -51,18 +51,26 @@ class SnapshotTest {
     }
 
     @Test
-    void cacheRebuildsACorruptFile() throws IOException {
+    void cacheReusesASnapshotAndRebuildsACorruptOne() throws IOException {
+        // The smallest module with a memory: magic, version, memory section with one memory of 1 page.
+        byte[] module = {0, 'a', 's', 'm', 1, 0, 0, 0, 5, 3, 1, 0, 1};
         System.setProperty("capsule.cache.dir", dir.toString());
         try {
             int[] builds = {0};
-            Snapshot first = SnapshotCache.load("t", "k", () -> { builds[0]++; return sample(); });
-            Snapshot second = SnapshotCache.load("t", "k", () -> { builds[0]++; return sample(); });
+            java.util.function.Supplier<java.io.InputStream> source = () -> new java.io.ByteArrayInputStream(module);
+            java.util.function.Function<WasmTemplate, Snapshot> create = t -> {
+                builds[0]++;
+                return sample();
+            };
+            var first = SnapshotCache.load("t", "k", source, com.dylibso.chicory.runtime.InterpreterMachine::new, create);
+            var second = SnapshotCache.load("t", "k", source, com.dylibso.chicory.runtime.InterpreterMachine::new, create);
             assertThat(builds[0]).isEqualTo(1);
-            assertThat(second.pageCount()).isEqualTo(first.pageCount());
+            assertThat(second.snapshot().pageCount()).isEqualTo(first.snapshot().pageCount());
+            assertThat(second.template().initialPages()).isEqualTo(1);
             Path file = dir.resolve("snapshots/t-k.snapshot");
             Files.writeString(file, "garbage");
-            SnapshotCache.load("t", "k", () -> { builds[0]++; return sample(); });
-            assertThat(builds[0]).isEqualTo(2);
+            SnapshotCache.load("t", "k", source, com.dylibso.chicory.runtime.InterpreterMachine::new, create);
+            assertThat(builds[0]).as("a corrupt file is rebuilt").isEqualTo(2);
             assertThat(Snapshot.readFrom(file).pageCount()).isEqualTo(3);
         } finally {
             System.clearProperty("capsule.cache.dir");

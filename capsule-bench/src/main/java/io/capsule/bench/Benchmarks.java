@@ -1,0 +1,207 @@
+package io.capsule.bench;
+
+import io.capsule.core.CapsuleEngine;
+import io.capsule.core.Envelope;
+import io.capsule.core.TaskHandle;
+import io.capsule.core.TaskRequest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * End-to-end benchmarks of what users feel: warm start, imports, throughput, cold CLI and compute, each
+ * printed beside a reference measured in the same run (native python3 on the same machine) and the ratio.
+ * Speed is measured here, never in unit tests. Run with {@code bench/run} ({@code --quick} for fewer runs).
+ */
+public final class Benchmarks {
+    private static final String TRIVIAL = "def main():\n    return 1\n";
+    private static final String IMPORTS = "import json, dataclasses, typing, re\n\ndef main():\n    return 1\n";
+
+    private final Path root;
+    private final boolean quick;
+    private final List<String[]> rows = new ArrayList<>();
+
+    private Benchmarks(Path root, boolean quick) {
+        this.root = root;
+        this.quick = quick;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path root = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
+        boolean quick = Arrays.asList(args).contains("--quick");
+        new Benchmarks(root, quick).runAll();
+    }
+
+    private void runAll() throws Exception {
+        System.out.printf(Locale.ROOT, "Capsule benchmarks on %d cores, %s%s%n", Runtime.getRuntime().availableProcessors(),
+                System.getProperty("java.vm.name"), quick ? " (quick)" : "");
+        double nativeStart = median(nativeRuns(quick ? 5 : 15, "python3", "-c", TRIVIAL + "main()\n"));
+        try (CapsuleEngine engine = CapsuleEngine.builder().build()) {
+            warmStart(engine, nativeStart);
+            imports(engine);
+            throughput(engine, nativeStart);
+            compute(engine);
+        }
+        coldCli();
+        print();
+    }
+
+    private void warmStart(CapsuleEngine engine, double nativeStartMs) throws Exception {
+        int n = quick ? 200 : 1000;
+        double[] t = timeRuns(engine, TRIVIAL, 50, n);
+        row("warm start p50 (Python `return 1`)", ms(pct(t, 50)), "python3 process " + ms(nativeStartMs),
+                ratio(pct(t, 50), nativeStartMs), "<= 5 ms");
+        row("warm start p99", ms(pct(t, 99)), "", "", "<= 20 ms");
+    }
+
+    private void imports(CapsuleEngine engine) throws Exception {
+        int n = quick ? 100 : 300;
+        double plain = pct(timeRuns(engine, TRIVIAL, 20, n), 50);
+        double withImports = pct(timeRuns(engine, IMPORTS, 20, n), 50);
+        row("start p50, task importing json/dataclasses/typing/re", ms(withImports), "task importing nothing " + ms(plain),
+                ratio(withImports, plain), "~1.0x");
+    }
+
+    private void throughput(CapsuleEngine engine, double nativeStartMs) throws Exception {
+        int n = quick ? 400 : 2000;
+        int inFlight = 2 * Runtime.getRuntime().availableProcessors();
+        long start = System.nanoTime();
+        List<TaskHandle> window = new ArrayList<>();
+        int failures = 0;
+        for (int i = 0; i < n; i++) {
+            window.add(engine.submit(TaskRequest.source("main.py", TRIVIAL).build()));
+            if (window.size() >= inFlight) {
+                failures += window.remove(0).envelope().success() ? 0 : 1;
+            }
+        }
+        for (TaskHandle h : window) {
+            failures += h.envelope().success() ? 0 : 1;
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        double perSecond = n / seconds;
+        double nativePerSecond = Runtime.getRuntime().availableProcessors() * 1000.0 / nativeStartMs;
+        row("throughput, trivial tasks, " + inFlight + " in flight", String.format(Locale.ROOT, "%.0f tasks/s", perSecond),
+                String.format(Locale.ROOT, "python3 processes %.0f/s", nativePerSecond),
+                ratio(perSecond, nativePerSecond), ">= 200 tasks/s" + (failures > 0 ? " (" + failures + " FAILED)" : ""));
+    }
+
+    private void compute(CapsuleEngine engine) throws Exception {
+        Path program = root.resolve("bench/programs/compute.py");
+        int n = quick ? 1 : 3;
+        double[] inCapsule = new double[n];
+        double[] natively = new double[n];
+        for (int i = 0; i < n; i++) {
+            Envelope e = engine.run(TaskRequest.file(program).build());
+            if (!e.success()) {
+                throw new IllegalStateException("compute benchmark failed: " + e.toJson());
+            }
+            inCapsule[i] = e.result().get("seconds").asDouble() * 1000;
+            String out = nativeOutput("python3", program.toString());
+            natively[i] = Double.parseDouble(out.replaceAll(".*\"seconds\": ([0-9.eE-]+).*", "$1").strip()) * 1000;
+        }
+        double c = median(inCapsule);
+        double p = median(natively);
+        row("compute, bench/programs/compute.py (in-program time)", ms(c), "python3 " + ms(p), ratio(c, p), "<= 6x");
+    }
+
+    private void coldCli() throws Exception {
+        int n = quick ? 2 : 5;
+        double[] cli = new double[n];
+        for (int i = 0; i < n; i++) {
+            long s = System.nanoTime();
+            nativeOutput(root.resolve("capsule").toString(), "run", root.resolve("examples/hello/main.py").toString(), "--json");
+            cli[i] = (System.nanoTime() - s) / 1e6;
+        }
+        double reference = median(nativeRuns(n, "python3", "-c", "pass"));
+        row("cold CLI, ./capsule run examples/hello/main.py", ms(median(cli)), "python3 -c pass " + ms(reference),
+                ratio(median(cli), reference), "<= 1000 ms");
+    }
+
+    private static double[] timeRuns(CapsuleEngine engine, String source, int warmup, int n) throws Exception {
+        for (int i = 0; i < warmup; i++) {
+            engine.run(TaskRequest.source("main.py", source).build());
+        }
+        double[] t = new double[n];
+        for (int i = 0; i < n; i++) {
+            long s = System.nanoTime();
+            Envelope e = engine.run(TaskRequest.source("main.py", source).build());
+            t[i] = (System.nanoTime() - s) / 1e6;
+            if (!e.success()) {
+                throw new IllegalStateException("benchmark task failed: " + e.toJson());
+            }
+        }
+        return t;
+    }
+
+    private static double[] nativeRuns(int n, String... command) throws Exception {
+        double[] t = new double[n];
+        for (int i = 0; i < n; i++) {
+            long s = System.nanoTime();
+            nativeOutput(command);
+            t[i] = (System.nanoTime() - s) / 1e6;
+        }
+        return t;
+    }
+
+    private static String nativeOutput(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IllegalStateException(String.join(" ", command) + " failed: " + out);
+        }
+        return out;
+    }
+
+    private static double pct(double[] values, int percentile) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int index = (int) Math.ceil(percentile / 100.0 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    }
+
+    private static double median(double[] values) {
+        return pct(values, 50);
+    }
+
+    private static String ms(double v) {
+        return String.format(Locale.ROOT, v < 10 ? "%.2f ms" : "%.0f ms", v);
+    }
+
+    private static String ratio(double a, double b) {
+        return String.format(Locale.ROOT, "%.2fx", a / b);
+    }
+
+    private void row(String... cells) {
+        rows.add(cells);
+        System.out.println("  measured: " + String.join(" | ", cells));
+    }
+
+    private void print() {
+        String[] head = {"figure", "capsule", "reference (same run)", "ratio", "target"};
+        int[] w = new int[head.length];
+        for (String[] r : rows) {
+            for (int i = 0; i < r.length; i++) {
+                w[i] = Math.max(w[i], Math.max(r[i].length(), head[i].length()));
+            }
+        }
+        System.out.println();
+        printRow(head, w);
+        for (String[] r : rows) {
+            printRow(r, w);
+        }
+    }
+
+    private static void printRow(String[] r, int[] w) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < r.length; i++) {
+            b.append(String.format("%-" + w[i] + "s", r[i])).append(i < r.length - 1 ? "  " : "");
+        }
+        System.out.println(b.toString().stripTrailing());
+    }
+
+}
