@@ -136,6 +136,20 @@ public final class MountTable {
      *     mount ({@code READ_ONLY}). The final component itself need not exist.
      */
     public Resolved resolve(List<String> parts, boolean write) {
+        return resolve(parts, write, false);
+    }
+
+    /**
+     * Like {@link #resolve(List, boolean)} for operations on the final component itself that never follow
+     * it (reading its own attributes, removing or renaming it): the final component may then be a
+     * symbolic link or a hard-linked file, so that listings and clean-up still work. Its target stays
+     * unreachable.
+     */
+    public Resolved resolveNoFollow(List<String> parts, boolean write) {
+        return resolve(parts, write, true);
+    }
+
+    private Resolved resolve(List<String> parts, boolean write, boolean noFollow) {
         Mount m = find(parts);
         if (m == null) {
             throw new FileAccessException(Reason.DENIED,
@@ -152,6 +166,9 @@ public final class MountTable {
                     break;
                 }
                 throw new FileAccessException(Reason.NOT_FOUND, "No such file or directory: " + String.join("/", parts));
+            }
+            if (last && noFollow) {
+                break;
             }
             if (attrs.isSymbolicLink()) {
                 throw new FileAccessException(Reason.DENIED, "symbolic links are not followed in the sandbox: "

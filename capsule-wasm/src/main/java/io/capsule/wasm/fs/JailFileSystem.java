@@ -71,6 +71,15 @@ public final class JailFileSystem extends FileSystem {
     record Target(Path host, boolean mountRoot) {}
 
     Target resolve(Path path, boolean write) throws NoSuchFileException {
+        return resolve(path, write, false);
+    }
+
+    /** For operations on the entry itself (attributes, remove, rename): see {@link MountTable#resolveNoFollow}. */
+    Target resolveNoFollow(Path path, boolean write) throws NoSuchFileException {
+        return resolve(path, write, true);
+    }
+
+    private Target resolve(Path path, boolean write, boolean noFollow) throws NoSuchFileException {
         Path abs = VIRTUAL_ROOT.resolve(((JailPath) path).virtual()).normalize();
         List<String> parts = new ArrayList<>();
         for (Path c : abs) {
@@ -81,7 +90,7 @@ public final class JailFileSystem extends FileSystem {
             List<String> rest = parts.subList(1, parts.size());
             if (table.find(rest) != null) {
                 try {
-                    MountTable.Resolved r = table.resolve(rest, write);
+                    MountTable.Resolved r = noFollow ? table.resolveNoFollow(rest, write) : table.resolve(rest, write);
                     return new Target(r.hostPath(), r.mountRoot());
                 } catch (FileAccessException e) {
                     if (e.reason() == Reason.NOT_FOUND || e.reason() == Reason.NOT_DIRECTORY) {

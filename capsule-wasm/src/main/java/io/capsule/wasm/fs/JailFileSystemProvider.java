@@ -16,6 +16,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NotLinkException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -47,10 +48,19 @@ final class JailFileSystemProvider extends FileSystemProvider {
     }
 
     private JailFileSystem.Target target(Path p, boolean write) throws IOException {
+        return fs.resolve(jailed(p), write);
+    }
+
+    /** For operations that never follow the final component. */
+    private JailFileSystem.Target entry(Path p, boolean write) throws IOException {
+        return fs.resolveNoFollow(jailed(p), write);
+    }
+
+    private Path jailed(Path p) {
         if (!(p instanceof JailPath j) || j.getFileSystem() != fs) {
             throw new FileAccessException(Reason.DENIED, "path outside the sandbox");
         }
-        return fs.resolve(p, write);
+        return p;
     }
 
     @Override
@@ -133,7 +143,7 @@ final class JailFileSystemProvider extends FileSystemProvider {
 
     @Override
     public void delete(Path path) throws IOException {
-        JailFileSystem.Target t = target(path, true);
+        JailFileSystem.Target t = entry(path, true);
         if (t.mountRoot()) {
             throw new FileAccessException(Reason.BUSY, "an allowed directory itself cannot be removed");
         }
@@ -142,7 +152,9 @@ final class JailFileSystemProvider extends FileSystemProvider {
 
     @Override
     public Path readSymbolicLink(Path link) throws IOException {
-        target(link, false); // refuses a link; anything else is not a link
+        if (Files.isSymbolicLink(entry(link, false).host())) {
+            throw new FileAccessException(Reason.DENIED, "symbolic links are not followed in the sandbox: " + link);
+        }
         throw new NotLinkException(link.toString());
     }
 
@@ -158,12 +170,14 @@ final class JailFileSystemProvider extends FileSystemProvider {
 
     @Override
     public void move(Path source, Path target, CopyOption... options) throws IOException {
-        JailFileSystem.Target from = target(source, true);
+        JailFileSystem.Target from = entry(source, true);
         JailFileSystem.Target to = target(target, true);
         if (from.mountRoot() || to.mountRoot()) {
             throw new FileAccessException(Reason.BUSY, "an allowed directory itself cannot be renamed or replaced");
         }
-        Files.move(from.host(), to.host(), noFollow(options));
+        // A rename(2): atomic, replaces the target, never follows either name. (WASI asks for
+        // COPY_ATTRIBUTES too, which the default provider refuses for moves.)
+        Files.move(from.host(), to.host(), StandardCopyOption.ATOMIC_MOVE);
     }
 
     private static CopyOption[] noFollow(CopyOption[] options) {
@@ -223,12 +237,12 @@ final class JailFileSystemProvider extends FileSystemProvider {
     @Override
     public <A extends BasicFileAttributes> A readAttributes(Path path, Class<A> type, LinkOption... options)
             throws IOException {
-        return Files.readAttributes(target(path, false).host(), type, LinkOption.NOFOLLOW_LINKS);
+        return Files.readAttributes(entry(path, false).host(), type, LinkOption.NOFOLLOW_LINKS);
     }
 
     @Override
     public Map<String, Object> readAttributes(Path path, String attributes, LinkOption... options) throws IOException {
-        return Files.readAttributes(target(path, false).host(), attributes, LinkOption.NOFOLLOW_LINKS);
+        return Files.readAttributes(entry(path, false).host(), attributes, LinkOption.NOFOLLOW_LINKS);
     }
 
     @Override
