@@ -350,6 +350,36 @@ class PythonSandboxTest {
     }
 
     @Test
+    void cliMountShowsAHostDirectoryReadOnlyOrReadWrite(@TempDir Path elsewhere) throws Exception {
+        Files.writeString(elsewhere.resolve("in.txt"), "from elsewhere");
+        Files.createDirectories(project.resolve("out"));
+        Path main = project.resolve("main.py");
+        Files.writeString(main, """
+                import os
+                def main():
+                    text = open("shared/in.txt").read()
+                    open("out/copy.txt", "w").write(text)
+                    try:
+                        open("shared/new.txt", "w")
+                    except OSError as e:
+                        return text + " / " + e.strerror
+                """);
+        CliRunner r = CliRunner.run("run", main.toString(), "--json",
+                "--mount", elsewhere + "::shared:ro", "--mount", project.resolve("out") + ":rw");
+        assertThat(r.status()).as(r.stdout() + r.stderr()).isZero();
+        assertThat(r.stdout()).contains("from elsewhere / Read-only file system");
+        assertThat(project.resolve("out/copy.txt")).hasContent("from elsewhere");
+        assertThat(elsewhere.resolve("new.txt")).doesNotExist();
+
+        CliRunner bad = CliRunner.run("run", main.toString(), "--mount", elsewhere + "::../up");
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.stderr()).contains("GUEST must be a path relative");
+        CliRunner missing = CliRunner.run("run", main.toString(), "--mount", project.resolve("nope").toString());
+        assertThat(missing.status()).isEqualTo(2);
+        assertThat(missing.stderr()).contains("no such directory");
+    }
+
+    @Test
     void fileRoundTrip() throws Exception {
         Files.createDirectories(project.resolve("data"));
         Files.createDirectories(project.resolve("output"));
