@@ -52,9 +52,18 @@ class PythonHttpTest {
                 case "/redirect-out" -> redirect(ex, "http://localhost:" + port + "/hello");
                 case "/redirect-loop" -> redirect(ex, "/redirect-loop");
                 case "/big" -> reply(ex, 200, "x".repeat(3 << 20));
+                case "/slow" -> {
+                    try {
+                        Thread.sleep(3000);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    reply(ex, 200, "late");
+                }
                 default -> reply(ex, 404, "not here");
             }
         });
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         server.start();
     }
 
@@ -180,7 +189,7 @@ class PythonHttpTest {
         assertThat(wildcard.error().type()).as(wildcard.toJson()).isEqualTo(ErrorType.PERMISSION_DENIED);
         assertThat(wildcard.error().message()).contains("internal address");
 
-        AccessPolicy tight = AccessPolicy.DEFAULT.withHttp(new AccessPolicy.HttpLimits(1 << 20, 4, Duration.ofSeconds(5), 3));
+        AccessPolicy tight = AccessPolicy.DEFAULT.withHttp(new AccessPolicy.HttpLimits(1 << 20, 5, Duration.ofSeconds(1), 3));
         Envelope limited = run("""
                 import urllib.request, urllib.error
                 from capsule import task
@@ -193,11 +202,24 @@ class PythonHttpTest {
 
                 @task(name="main", allowed_hosts=["127.0.0.1"])
                 def main(base):
-                    return [fetch(base + "/big"), fetch(base + "/redirect-loop"), fetch(base + "/hello")]
+                    return [fetch(base + "/big"), fetch(base + "/slow"), fetch(base + "/redirect-loop"), fetch(base + "/hello")]
                 """, tight, Map.of());
         assertThat(limited.success()).as(limited.toJson()).isTrue();
         assertThat(limited.result().get(0).asText()).contains("larger than the 1048576 byte limit");
-        assertThat(limited.result().get(1).asText()).contains("at most 4 HTTP requests");
-        assertThat(limited.result().get(2).asText()).contains("at most 4 HTTP requests");
+        assertThat(limited.result().get(1).asText()).contains("timed out");
+        assertThat(limited.result().get(2).asText()).contains("at most 5 HTTP requests");
+        assertThat(limited.result().get(3).asText()).contains("at most 5 HTTP requests");
+        assertThat(limited.execution().durationMs()).isLessThan(2900); // the slow server was not waited for
+
+        Envelope deadline = run("""
+                import urllib.request
+                from capsule import task
+
+                @task(name="main", allowed_hosts=["127.0.0.1"], timeout="500ms")
+                def main(base):
+                    return urllib.request.urlopen(base + "/slow").read().decode()
+                """, AccessPolicy.DEFAULT, Map.of());
+        assertThat(deadline.error().type()).as(deadline.toJson()).isEqualTo(ErrorType.TIMEOUT);
+        assertThat(deadline.execution().durationMs()).isLessThan(1500);
     }
 }
