@@ -154,13 +154,32 @@ class PythonHttpTest {
                 @task(name="main", allowed_hosts=["127.0.0.1"])
                 def main(base):
                     return {"other": fetch("http://example.com/"), "by_name": fetch(base.replace("127.0.0.1", "localhost")),
-                            "redirect_out": fetch(base + "/redirect-out")}
+                            "redirect_out": fetch(base + "/redirect-out"), "socket": raw(base), "http_client": direct(base)}
+
+                def raw(base):
+                    import socket
+                    try:
+                        socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), timeout=1)
+                        return "connected"
+                    except Exception as err:
+                        return type(err).__name__
+
+                def direct(base):
+                    import http.client
+                    try:
+                        conn = http.client.HTTPConnection(base.split("//")[1], timeout=1)
+                        conn.request("GET", "/hello")
+                        return conn.getresponse().status
+                    except Exception as err:
+                        return type(err).__name__
                 """, AccessPolicy.DEFAULT, Map.of());
         assertThat(e.success()).as(e.toJson()).isTrue();
         assertThat(e.result().get("other").asText()).startsWith("PermissionError").contains("example.com is not in allowed_hosts");
         assertThat(e.result().get("by_name").asText()).startsWith("PermissionError").contains("localhost");
         assertThat(e.result().get("redirect_out").asText()).startsWith("PermissionError").contains("localhost");
-        assertThat(seen).containsExactly("GET /redirect-out null"); // the redirect target was never reached
+        assertThat(e.result().get("socket").asText()).isNotEqualTo("connected");
+        assertThat(e.result().get("http_client").isTextual()).as(e.result().toString()).isTrue();
+        assertThat(seen).containsExactly("GET /redirect-out null"); // the redirect target and raw sockets never arrived
         List<JsonNode> requests = e.execution().hostRequests();
         assertThat(requests).extracting(n -> n.path("denied").asBoolean()).containsExactly(true, true, false, true);
 
