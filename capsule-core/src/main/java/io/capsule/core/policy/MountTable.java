@@ -21,7 +21,7 @@ import java.util.Objects;
  * <p>Resolution is lexical for {@code ..} (it can never climb above a mount) and then checks the host
  * path component by component without following links: a symbolic link anywhere on the way, or as the
  * target, is refused, and so is a regular file that has other hard links (it could be a link to a file
- * outside). Callers must open the returned path with {@link LinkOption#NOFOLLOW_LINKS}.
+ * outside) and a special file (FIFO, socket, device). Callers must open the returned path with {@link LinkOption#NOFOLLOW_LINKS}.
  */
 public final class MountTable {
     /**
@@ -177,6 +177,11 @@ public final class MountTable {
             if (!last && !attrs.isDirectory()) {
                 throw new FileAccessException(Reason.NOT_DIRECTORY, "Not a directory: "
                         + String.join("/", parts.subList(0, m.parts().size() + i + 1)));
+            }
+            if (last && attrs.isOther()) {
+                // FIFOs, sockets and devices: opening one can block the host thread for ever.
+                throw new FileAccessException(Reason.DENIED, "special files are not accessible in the sandbox: "
+                        + String.join("/", parts));
             }
             if (last && attrs.isRegularFile() && linkCount(host) > 1) {
                 throw new FileAccessException(Reason.DENIED, "files with several hard links are not accessible in the sandbox: "

@@ -57,6 +57,9 @@ class MountTableTest {
         assertThat(reason(() -> table.resolve("data/etc", false))).isEqualTo(Reason.DENIED);
         assertThat(reason(() -> table.resolve("data/hard.txt", false))).isEqualTo(Reason.DENIED);
         assertThat(reason(() -> table.resolve("data/a.txt", true))).isEqualTo(Reason.READ_ONLY);
+        if (new ProcessBuilder("mkfifo", data.resolve("fifo").toString()).start().waitFor() == 0) {
+            assertThat(reason(() -> table.resolve("data/fifo", false))).isEqualTo(Reason.DENIED);
+        }
         assertThat(reason(() -> table.resolve("data/missing/x", false))).isEqualTo(Reason.NOT_FOUND);
         assertThat(reason(() -> table.resolve("data/a.txt/x", false))).isEqualTo(Reason.NOT_DIRECTORY);
         // The link itself can be inspected or removed, never followed.
