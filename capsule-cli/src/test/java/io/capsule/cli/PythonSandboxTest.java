@@ -289,6 +289,30 @@ class PythonSandboxTest {
     }
 
     @Test
+    void aTaskCannotReconfigureItselfToWidenItsGrants() throws Exception {
+        Files.createDirectories(project.resolve("data"));
+        Files.writeString(project.resolve("secret.txt"), "secret");
+        Envelope e = run("""
+                import guest
+                from capsule import task
+
+                @task(name="main", allowed_files=[{"path": "./data", "mode": "ro"}])
+                def main():
+                    answer = guest._host_call({"op": "configure", "task": "main", "options": {"allowed_files": ["./"]},
+                                               "tasks": {}})
+                    try:
+                        open("./secret.txt").read()
+                        return "widened"
+                    except OSError as err:
+                        return {"answer": answer, "read": err.strerror}
+                """);
+        assertThat(e.success()).as(e.toJson()).isTrue();
+        assertThat(e.result().get("answer").get("ok").asBoolean()).isFalse();
+        assertThat(e.result().get("answer").get("error").get("message").asText()).contains("already configured");
+        assertThat(e.toJson()).doesNotContain("\"secret\"");
+    }
+
+    @Test
     void hostCeilingBoundsEntryGrantsAndResources() throws Exception {
         Files.createDirectories(project.resolve("data"));
         Path main = project.resolve("main.py");

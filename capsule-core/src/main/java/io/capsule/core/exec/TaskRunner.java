@@ -175,6 +175,7 @@ public final class TaskRunner {
         private final Attempt attempt;
         private final HttpGateway.RequestLog log;
         private volatile MountTable mounts;
+        private volatile boolean configured;
 
         Bridge(Attempt attempt, HttpGateway.RequestLog log) {
             this.attempt = attempt;
@@ -183,6 +184,10 @@ public final class TaskRunner {
 
         @Override
         public Limits configure(String name, JsonNode options) {
+            if (configured) {
+                // Once: a second report could only try to change grants that are already in use.
+                throw new InvalidTaskException("task '" + name + "' was already configured");
+            }
             String label = "task '" + name + "'";
             TaskOptions declared = TaskOptions.fromJson(options, label);
             Limits asked = Limits.resolve(name, declared, run.defaults, run.ceilings);
@@ -198,6 +203,7 @@ public final class TaskRunner {
                 mounts = run.grants().mounts(effective.allowedFiles());
             }
             attempt.applyLimits(effective);
+            configured = true;
             return effective;
         }
 
