@@ -169,7 +169,13 @@ public final class HttpGateway {
             String location = response.headers().firstValue("location").orElse(null);
             if (status / 100 == 3 && status != 304 && location != null && hop < limits.maxRedirects()) {
                 response.body().close();
-                URI next = parse(url.resolve(location.trim()).toString());
+                URI next;
+                try {
+                    next = parse(url.resolve(location.trim()).toString());
+                } catch (IOException | IllegalArgumentException e) {
+                    log.record(method, url, null, null, "bad redirect: " + e.getMessage());
+                    throw new IOException("bad redirect from " + url.getHost() + ": " + e.getMessage());
+                }
                 if (!HostPatterns.normalizeHost(next.getHost()).equals(HostPatterns.normalizeHost(url.getHost()))) {
                     headers.removeIf(h -> SECRET.contains(h[0].toLowerCase(Locale.ROOT)));
                 }
