@@ -19,11 +19,6 @@ public final class PythonRuntime implements GuestRuntime {
     private static final String MODULE_RESOURCE = "/io/trino/wasm/python/Python.meta";
     /** The compiled CPython's checkpoint helper (see MeteredMachines). */
     private static final String CHECKPOINT_CLASS = "io.trino.wasm.python.PythonMachineShaded";
-    /**
-     * Fuel units (≈ executed wasm instructions) one checkpoint of the compiled CPython stands for:
-     * measured by FuelCalibrationTest, method and error in docs/fuel.md.
-     */
-    static final double FUEL_PER_CHECKPOINT = 10.0;
 
     private final boolean metered;
 
@@ -61,7 +56,7 @@ public final class PythonRuntime implements GuestRuntime {
                 },
                 PythonMachine::new,
                 PythonProgram::warmSnapshot);
-        static final WasmTemplate METERED = IMAGE.template().metered(FUEL_PER_CHECKPOINT);
+        static final WasmTemplate METERED = IMAGE.template().metered(MeteredMachines.CALIBRATED_FUEL_PER_CHECKPOINT);
     }
 
     private static final class Unmetered {

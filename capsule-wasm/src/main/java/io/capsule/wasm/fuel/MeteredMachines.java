@@ -29,6 +29,11 @@ import org.objectweb.asm.Type;
  */
 public final class MeteredMachines {
     static final String CHECKPOINT_METHOD = "checkInterruption";
+    /**
+     * Fuel units (≈ wasm instructions, counted as wasmtime counts fuel) one checkpoint stands for: the
+     * geometric mean of instructions per checkpoint measured by FuelCalibrationTest (docs/fuel.md).
+     */
+    public static final double CALIBRATED_FUEL_PER_CHECKPOINT = 13.5;
     private static final Set<String> METERED = new HashSet<>();
 
     private MeteredMachines() {}
@@ -94,8 +99,12 @@ public final class MeteredMachines {
         }
     }
 
-    /** Inserts a call to {@link FuelMeter#checkpoint()} at the start of every static {@code checkInterruption()V}. */
-    static byte[] rewrite(byte[] helper) {
+    /**
+     * The class file of a Chicory checkpoint helper with a call to {@link FuelMeter#checkpoint()} inserted
+     * at the start of its static {@code checkInterruption()V}: for machines whose classes are defined by a
+     * class loader of one's own (compiled at run time), where {@link #meter} cannot be used.
+     */
+    public static byte[] rewrite(byte[] helper) {
         ClassReader reader = new ClassReader(helper);
         ClassWriter writer = new ClassWriter(reader, 0);
         boolean[] found = {false};
