@@ -7,6 +7,7 @@ import io.capsule.core.Envelope;
 import io.capsule.core.ErrorType;
 import io.capsule.core.TaskHandle;
 import io.capsule.core.TaskRequest;
+import io.capsule.python.PythonRuntime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -176,5 +177,21 @@ class PythonFuelTest {
         assertThat(e.error().type()).as(e.toJson()).isEqualTo(ErrorType.FUEL_EXHAUSTED);
         assertThat(e.execution().retries()).isEqualTo(1);
         assertThat(e.execution().fuelConsumed()).isEqualTo(200_000_000L);
+    }
+
+    @Test
+    void theUnmeteredBaselineRunsCPythonAsShippedWithoutCountingFuel() throws Exception {
+        try (CapsuleEngine unmetered = CapsuleEngine.builder().runtime(PythonRuntime.unmetered()).build()) {
+            Envelope e = unmetered.run(TaskRequest.source("main.py", """
+                    from capsule import task
+
+                    @task(name="main", compute="1000")
+                    def main():
+                        return sum(range(1000))
+                    """).build());
+            assertThat(e.success()).as(e.toJson()).isTrue();
+            assertThat(e.result().asInt()).isEqualTo(499_500);
+            assertThat(e.execution().fuelConsumed()).isNull();
+        }
     }
 }
