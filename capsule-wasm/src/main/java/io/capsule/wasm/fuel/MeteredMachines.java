@@ -33,7 +33,7 @@ public final class MeteredMachines {
      * Fuel units (≈ wasm instructions, counted as wasmtime counts fuel) one checkpoint stands for: the
      * geometric mean of instructions per checkpoint measured by FuelCalibrationTest (docs/fuel.md).
      */
-    public static final double CALIBRATED_FUEL_PER_CHECKPOINT = 13.5;
+    public static final double CALIBRATED_FUEL_PER_CHECKPOINT = 13.3;
     private static final Set<String> METERED = new HashSet<>();
 
     private MeteredMachines() {}

@@ -138,6 +138,32 @@ class FuelCalibrationTest {
                 BR, 0, END, END,
                 LOCAL_GET, 2);
         p.add(new Program("collatz + calls", collatz, 3000));
+
+        // The shape of CPython's eval loop: fetch a bytecode from memory, br_table to its handler, loop.
+        // Bytecode: 0 ADD acc+=cnt, 4 MULMOD acc=acc*3%1000003, 1 DEC cnt-=1, 2 JNZ 0, 3 HALT.
+        TinyWasm vm = new TinyWasm();
+        vm.function(1, 4,
+                c(0), c(0), I32_STORE8, 0, 0, c(1), c(4), I32_STORE8, 0, 0, c(2), c(1), I32_STORE8, 0, 0,
+                c(3), c(2), I32_STORE8, 0, 0, c(4), c(0), I32_STORE8, 0, 0, c(5), c(3), I32_STORE8, 0, 0,
+                LOCAL_GET, 0, LOCAL_SET, 3,
+                BLOCK, VOID, LOOP, VOID,
+                BLOCK, VOID, BLOCK, VOID, BLOCK, VOID, BLOCK, VOID, BLOCK, VOID,
+                LOCAL_GET, 1, I32_LOAD8_U, 0, 0, BR_TABLE, 4, 0, 1, 2, 3, 4,
+                END, // ADD
+                LOCAL_GET, 2, LOCAL_GET, 3, I32_ADD, LOCAL_SET, 2, LOCAL_GET, 1, c(1), I32_ADD, LOCAL_SET, 1, BR, 4,
+                END, // DEC
+                LOCAL_GET, 3, c(1), I32_SUB, LOCAL_SET, 3, LOCAL_GET, 1, c(1), I32_ADD, LOCAL_SET, 1, BR, 3,
+                END, // JNZ
+                LOCAL_GET, 3, IF, VOID, LOCAL_GET, 1, c(1), I32_ADD, I32_LOAD8_U, 0, 0, LOCAL_SET, 1,
+                ELSE, LOCAL_GET, 1, c(2), I32_ADD, LOCAL_SET, 1, END, BR, 2,
+                END, // HALT
+                BR, 2,
+                END, // MULMOD
+                LOCAL_GET, 2, c(3), I32_MUL, c(1000003), I32_REM_U, LOCAL_SET, 2,
+                LOCAL_GET, 1, c(1), I32_ADD, LOCAL_SET, 1, BR, 0,
+                END, END,
+                LOCAL_GET, 2);
+        p.add(new Program("bytecode VM loop", vm, 20_000));
         return p;
     }
 

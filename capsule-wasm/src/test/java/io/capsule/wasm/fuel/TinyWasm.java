@@ -13,7 +13,7 @@ import java.util.List;
 final class TinyWasm {
     // The opcodes the test programs use.
     static final int BLOCK = 0x02, LOOP = 0x03, IF = 0x04, ELSE = 0x05, END = 0x0b, BR = 0x0c, BR_IF = 0x0d,
-            CALL = 0x10, VOID = 0x40, I32 = 0x7f, LOCAL_GET = 0x20, LOCAL_SET = 0x21, I32_LOAD = 0x28,
+            BR_TABLE = 0x0e, CALL = 0x10, VOID = 0x40, I32 = 0x7f, LOCAL_GET = 0x20, LOCAL_SET = 0x21, I32_LOAD = 0x28,
             I32_LOAD8_U = 0x2d, I32_STORE = 0x36, I32_STORE8 = 0x3a, I32_EQZ = 0x45, I32_GT_S = 0x4a,
             I32_LT_S = 0x48, I32_LE_U = 0x4d, I32_GE_S = 0x4e, I32_GE_U = 0x4f, I32_ADD = 0x6a, I32_SUB = 0x6b,
             I32_MUL = 0x6c, I32_REM_U = 0x70, I32_AND = 0x71, I32_XOR = 0x73, I32_SHR_U = 0x76;
