@@ -177,11 +177,7 @@ public final class Sandbox implements AutoCloseable {
             }
             functions.addAll(extra);
             CappedMemory[] memory = new CappedMemory[1];
-            Instance.Builder builder = Instance.builder(template.module());
-            if (template.executionListener() != null) {
-                builder.withUnsafeExecutionListener(template.executionListener());
-            }
-            Instance instance = builder
+            Instance instance = Instance.builder(template.module())
                     .withMachineFactory(template.machineFactory())
                     .withImportValues(ImportValues.builder().addFunction(functions.toArray(HostFunction[]::new)).build())
                     .withMemoryLimits(new MemoryLimits(initial, MAX_PAGES))

@@ -1,8 +1,6 @@
 package io.capsule.wasm;
 
-import com.dylibso.chicory.runtime.ExecutionListener;
 import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.runtime.InterpreterMachine;
 import com.dylibso.chicory.runtime.Machine;
 import com.dylibso.chicory.wasm.WasmModule;
 import java.util.Objects;
@@ -18,19 +16,17 @@ public final class WasmTemplate {
     private final Function<Instance, Machine> machineFactory;
     /** Fuel units per checkpoint of a metered machine (see io.capsule.wasm.fuel), 0 when not metered. */
     private final double fuelPerCheckpoint;
-    private final ExecutionListener listener;
 
     public WasmTemplate(String name, WasmModule module, Function<Instance, Machine> machineFactory) {
-        this(name, module, machineFactory, 0, null);
+        this(name, module, machineFactory, 0);
     }
 
     private WasmTemplate(String name, WasmModule module, Function<Instance, Machine> machineFactory,
-            double fuelPerCheckpoint, ExecutionListener listener) {
+            double fuelPerCheckpoint) {
         this.name = Objects.requireNonNull(name);
         this.module = Objects.requireNonNull(module);
         this.machineFactory = Objects.requireNonNull(machineFactory);
         this.fuelPerCheckpoint = fuelPerCheckpoint;
-        this.listener = listener;
     }
 
     /**
@@ -41,20 +37,12 @@ public final class WasmTemplate {
         if (!(fuelPerCheckpoint > 0)) {
             throw new IllegalArgumentException("fuel per checkpoint must be positive");
         }
-        return new WasmTemplate(name, module, machineFactory, fuelPerCheckpoint, listener);
+        return new WasmTemplate(name, module, machineFactory, fuelPerCheckpoint);
     }
 
     /** This template with another machine factory (e.g. the unmetered machine), not metered. */
     public WasmTemplate withMachine(Function<Instance, Machine> factory) {
-        return new WasmTemplate(name, module, factory, 0, null);
-    }
-
-    /**
-     * This template run by Chicory's interpreter, which reports every executed instruction to
-     * {@code listener}: 60 times slower, for counting instructions exactly (fuel calibration).
-     */
-    public WasmTemplate interpreted(ExecutionListener listener) {
-        return new WasmTemplate(name, module, InterpreterMachine::new, 0, Objects.requireNonNull(listener));
+        return new WasmTemplate(name, module, factory, 0);
     }
 
     public boolean isMetered() {
@@ -63,11 +51,6 @@ public final class WasmTemplate {
 
     public double fuelPerCheckpoint() {
         return fuelPerCheckpoint;
-    }
-
-    /** The per-instruction listener of an {@link #interpreted} template, else null. */
-    public ExecutionListener executionListener() {
-        return listener;
     }
 
     public String name() {

@@ -1,8 +1,8 @@
 package io.capsule.wasm.fuel;
 
 /**
- * The fuel budget of one sandbox instance. Compiled guest code calls {@link #checkpoint()} at every
- * function entry and loop back-edge (see {@link MeteredMachines}); each checkpoint reached by a thread
+ * The fuel budget of one sandbox instance. Compiled guest code calls {@link #checkpoint()} before every
+ * wasm call and at every taken loop back-edge (see {@link MeteredMachines}); each checkpoint reached by a thread
  * that has this meter {@linkplain #enter() entered} costs {@code fuelPerCheckpoint} fuel units. Counting
  * checkpoints of the guest's own control flow, never time, makes the count the same on every run of the
  * same code with the same input, whatever else the machine is doing.

@@ -20,9 +20,10 @@ import org.objectweb.asm.Type;
 
 /**
  * Makes a guest module compiled ahead of time by Chicory charge fuel. Chicory's compiled code calls one
- * static {@code checkInterruption()V} of the machine's shaded helper class at every function entry and
- * loop back-edge. {@link #meter} defines that helper class, rewritten so that the method first calls
- * {@link FuelMeter#checkpoint()}, in the machine's own class loader before anything loads the original.
+ * static {@code checkInterruption()V} of the machine's shaded helper class before every wasm call and
+ * at every taken loop back-edge. {@link #meter} defines that helper class, rewritten so that the method
+ * first calls {@link FuelMeter#checkpoint()}, in the machine's own class loader before anything loads
+ * the original.
  * The tens of thousands of call sites are left alone (CPython's eval loop is near the JVM's 64 KB
  * method limit), and the other compiled classes stay on the class path, so class-data sharing still
  * covers them. Works for any Chicory-compiled machine (CPython, QuickJS, ...).
