@@ -329,8 +329,28 @@ class PythonSandboxTest {
         assertThat(e.error().type()).as(e.toJson()).isEqualTo(ErrorType.MEMORY_EXHAUSTED);
         assertThat(e.error().message()).contains("128MB");
 
+        Files.writeString(main, """
+                from capsule import task
+
+                @task(name="main", compute="HIGH")
+                def main():
+                    while True:
+                        pass
+                """);
+        Envelope fuel = engine.run(TaskRequest.file(main).ceilings(
+                io.capsule.core.options.Ceilings.DEFAULT.withMaxFuel(20_000_000L)).build());
+        assertThat(fuel.error().type()).as(fuel.toJson()).isEqualTo(ErrorType.FUEL_EXHAUSTED);
+        assertThat(fuel.error().message()).contains("20000000");
+
         var readOnlyData = io.capsule.core.policy.AccessPolicy.DEFAULT.withMaxFiles(
                 List.of(new io.capsule.core.options.FileGrant("./data", false)));
+        Files.writeString(main, """
+                from capsule import task
+
+                @task(name="main", allowed_files=["./data"])
+                def main():
+                    return "ran"
+                """);
         Envelope denied = engine.run(TaskRequest.file(main).access(readOnlyData).build());
         assertThat(denied.error().type()).as(denied.toJson()).isEqualTo(ErrorType.PERMISSION_DENIED);
         assertThat(denied.error().message()).contains("beyond what the host allows");
