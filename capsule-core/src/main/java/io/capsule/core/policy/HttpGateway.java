@@ -123,11 +123,11 @@ public final class HttpGateway {
     /**
      * Performs a guest's request.
      *
-     * @param request {@code {"method": "GET", "url": "https://...", "headers": [["Name", "value"], ...],
-     *     "body": base64 or null}}
+     * @param request {@code {"method": "GET", "url": "https://...", "headers": [["Name", "value"], ...]
+     *     (or {"Name": "value"}), "body": base64 or null}}
      * @param allowedHosts the task's {@code allowed_hosts}
      * @param remaining time left before the task's deadline, or null when it has none
-     * @return {@code {"status": 200, "reason": "", "url": final url, "headers": [[name, value], ...],
+     * @return {@code {"status": 200, "url": final url after redirects, "headers": [[name, value], ...],
      *     "body": base64}}
      * @throws PermissionDeniedException when a host (first or after a redirect) is not allowed, or the
      *     request budget is spent
@@ -141,10 +141,16 @@ public final class HttpGateway {
         }
         URI url = parse(request.path("url").asText(""));
         List<String[]> headers = new ArrayList<>();
-        for (JsonNode h : request.path("headers")) {
-            String name = h.path(0).asText();
-            if (!name.isEmpty() && !DROPPED.contains(name.toLowerCase(Locale.ROOT))) {
-                headers.add(new String[] {name, h.path(1).asText()});
+        JsonNode given = request.path("headers");
+        List<String[]> pairs = new ArrayList<>();
+        if (given.isObject()) {
+            given.fields().forEachRemaining(f -> pairs.add(new String[] {f.getKey(), f.getValue().asText()}));
+        } else {
+            given.forEach(h -> pairs.add(new String[] {h.path(0).asText(), h.path(1).asText()}));
+        }
+        for (String[] h : pairs) {
+            if (!h[0].isEmpty() && !DROPPED.contains(h[0].toLowerCase(Locale.ROOT))) {
+                headers.add(h);
             }
         }
         byte[] body = request.path("body").isTextual() ? Base64.getDecoder().decode(request.path("body").asText()) : null;
