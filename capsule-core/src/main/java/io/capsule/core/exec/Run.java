@@ -61,7 +61,7 @@ public final class Run {
         return grants;
     }
 
-    /** One HTTP client per run, made on first use. */
+    /** The run's HTTP gateway (its limits come from the access policy), made on first use. */
     synchronized HttpGateway http() {
         if (http == null) {
             http = new HttpGateway(grants.policy().http());

@@ -50,15 +50,21 @@ public final class HttpGateway {
     private static final Set<String> SECRET = Set.of("authorization", "proxy-authorization", "cookie");
 
     private final AccessPolicy.HttpLimits limits;
-    private final HttpClient client;
+
+    /**
+     * One client for the process: each client owns a selector thread until it is collected, so one per
+     * run would pile threads up in a long-lived host. Redirects are ours; no proxy, so the checked host
+     * is the one connected to; each request's own deadline bounds connecting too.
+     */
+    private static final class Client {
+        static final HttpClient INSTANCE = HttpClient.newBuilder()
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .proxy(HttpClient.Builder.NO_PROXY)
+                .build();
+    }
 
     public HttpGateway(AccessPolicy.HttpLimits limits) {
         this.limits = limits;
-        this.client = HttpClient.newBuilder()
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .proxy(HttpClient.Builder.NO_PROXY)
-                .connectTimeout(limits.requestTimeout())
-                .build();
     }
 
     /** What one attempt has done so far: its requests, recorded for {@code execution.host_requests}. */
@@ -286,7 +292,7 @@ public final class HttpGateway {
                 throw new IOException("bad header " + h[0] + ": " + e.getMessage());
             }
         }
-        CompletableFuture<HttpResponse<InputStream>> f = client.sendAsync(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+        CompletableFuture<HttpResponse<InputStream>> f = Client.INSTANCE.sendAsync(b.build(), HttpResponse.BodyHandlers.ofInputStream());
         try {
             return f.get(left, TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
