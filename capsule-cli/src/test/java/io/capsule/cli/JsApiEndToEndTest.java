@@ -104,7 +104,8 @@ class JsApiEndToEndTest {
         assertThat(e.success()).isFalse();
         assertThat(e.error().type()).isEqualTo(ErrorType.TASK_ERROR);
         assertThat(e.error().message()).startsWith("TypeError: missing thing")
-                .contains("at helper (main.ts:").contains("at main (main.ts:");
+                .contains("at helper (main.ts:2:").contains("at main (main.ts:6:")
+                .doesNotContain("function.mjs");
         assertThat(e.result().isNull()).isTrue();
         assertThat(e.execution().taskName()).isEqualTo("main");
     }

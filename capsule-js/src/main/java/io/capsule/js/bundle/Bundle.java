@@ -16,24 +16,45 @@ public record Bundle(String code, String entry, List<Segment> segments) {
     /** QuickJS names the compiled script "function.mjs" in stack traces and syntax errors. */
     private static final Pattern POSITION = Pattern.compile("\\[?function\\.mjs\\]?:(\\d+)(?::(\\d+))?");
 
-    public record Segment(String id, int firstLine, int lines) {}
+    /** @param sourceMap positions in the transpiled file back to its TypeScript source, or null */
+    public record Segment(String id, int firstLine, int lines, LineMap sourceMap) {}
 
-    /** Rewrites "function.mjs:LINE:COL" positions into "file:line:col" of the module they fall in. */
+    /**
+     * Rewrites "function.mjs:LINE:COL" positions into "file:line:col" of the module (and, for TypeScript,
+     * the source line) they fall in. Stack frames of the harness itself are dropped: they are not the
+     * task's code.
+     */
     public String mapPositions(String text) {
-        Matcher m = POSITION.matcher(text);
         StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            int line = Integer.parseInt(m.group(1));
-            String mapped = m.group();
-            for (Segment s : segments) {
-                if (line >= s.firstLine && line < s.firstLine + s.lines) {
-                    mapped = s.id + ":" + (line - s.firstLine + 1) + (m.group(2) == null ? "" : ":" + m.group(2));
-                    break;
-                }
+        for (String line : text.split("\n", -1)) {
+            Matcher m = POSITION.matcher(line);
+            StringBuilder mappedLine = new StringBuilder();
+            boolean unmapped = false;
+            while (m.find()) {
+                String mapped = map(Integer.parseInt(m.group(1)), m.group(2) == null ? -1 : Integer.parseInt(m.group(2)));
+                unmapped |= mapped == null;
+                m.appendReplacement(mappedLine, Matcher.quoteReplacement(mapped == null ? m.group() : mapped));
             }
-            m.appendReplacement(out, Matcher.quoteReplacement(mapped));
+            m.appendTail(mappedLine);
+            if (unmapped && line.stripLeading().startsWith("at ")) {
+                continue;
+            }
+            out.append(out.length() == 0 ? "" : "\n").append(mappedLine);
         }
-        m.appendTail(out);
         return out.toString();
+    }
+
+    private String map(int line, int column) {
+        for (Segment s : segments) {
+            if (line >= s.firstLine && line < s.firstLine + s.lines) {
+                int local = line - s.firstLine + 1;
+                int[] original = s.sourceMap == null || column < 0 ? null : s.sourceMap.original(local, column);
+                if (original != null) {
+                    return s.id + ":" + original[0] + ":" + original[1];
+                }
+                return s.id + ":" + local + (column < 0 ? "" : ":" + column);
+            }
+        }
+        return null;
     }
 }

@@ -106,7 +106,7 @@ public final class Bundler {
         for (Map.Entry<Path, ModuleTransform.Result> m : modules.entrySet()) {
             String body = m.getValue().body();
             int bodyLines = (int) body.chars().filter(c -> c == '\n').count() + 1;
-            segments.add(new Bundle.Segment(id(m.getKey()), line + 1, bodyLines));
+            segments.add(new Bundle.Segment(id(m.getKey()), line + 1, bodyLines, m.getValue().lines()));
             define(out, id(m.getKey()), deps.get(m.getKey()), m.getValue(), m.getKey().equals(entry));
             line += bodyLines + 2;
         }
@@ -141,7 +141,7 @@ public final class Bundler {
             } catch (JsonProcessingException e) {
                 throw new InvalidTaskException(id + ":" + e.getLocation().getLineNr() + ": invalid JSON: " + e.getOriginalMessage());
             }
-            result = new ModuleTransform.Result("", "module.exports = " + source.strip() + ";", java.util.Set.of(), java.util.Set.of());
+            result = new ModuleTransform.Result("", "module.exports = " + source.strip() + ";", java.util.Set.of(), java.util.Set.of(), null);
         } else if (name.endsWith(".ts") || name.endsWith(".tsx") || name.endsWith(".mts") || name.endsWith(".cts")) {
             Swc4jMediaType type = name.endsWith(".tsx") ? Swc4jMediaType.Tsx : name.endsWith(".mts") ? Swc4jMediaType.Mts
                     : name.endsWith(".cts") ? Swc4jMediaType.Cts : Swc4jMediaType.TypeScript;

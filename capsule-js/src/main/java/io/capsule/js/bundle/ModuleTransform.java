@@ -44,6 +44,7 @@ import com.caoccao.javet.swc4j.enums.Swc4jSourceMapOption;
 import com.caoccao.javet.swc4j.exceptions.Swc4jCoreException;
 import com.caoccao.javet.swc4j.options.Swc4jParseOptions;
 import com.caoccao.javet.swc4j.options.Swc4jTranspileOptions;
+import com.caoccao.javet.swc4j.outputs.Swc4jTranspileOutput;
 import com.caoccao.javet.swc4j.span.Swc4jSpan;
 import io.capsule.core.options.InvalidTaskException;
 import java.net.MalformedURLException;
@@ -76,7 +77,7 @@ final class ModuleTransform {
     private static final ThreadLocal<Swc4j> SWC = ThreadLocal.withInitial(Swc4j::new);
 
     /** The result: factory body, prelude (one line), and the specifiers it needs resolved. */
-    record Result(String prelude, String body, Set<String> requests, Set<String> importRequests) {}
+    record Result(String prelude, String body, Set<String> requests, Set<String> importRequests, LineMap lines) {}
 
     private ModuleTransform() {}
 
@@ -88,20 +89,23 @@ final class ModuleTransform {
      */
     static Result transform(String id, String source, Swc4jMediaType typescript, boolean allowScript) {
         String js = source;
+        LineMap lines = null;
         if (typescript != null) {
             try {
-                js = SWC.get().transpile(source, new Swc4jTranspileOptions()
+                Swc4jTranspileOutput out = SWC.get().transpile(source, new Swc4jTranspileOptions()
                         .setSpecifier(url(id))
                         .setMediaType(typescript)
                         .setParseMode(Swc4jParseMode.Module)
-                        .setSourceMap(Swc4jSourceMapOption.None)
-                        .setInlineSources(false)).getCode();
+                        .setSourceMap(Swc4jSourceMapOption.Separate)
+                        .setInlineSources(false));
+                js = out.getCode();
+                lines = LineMap.parse(out.getSourceMap());
             } catch (Swc4jCoreException e) {
                 throw syntaxError(id, e);
             }
         }
         ISwc4jAstProgram<?> program = parse(id, js, allowScript);
-        return new ModuleTransform.Rewriter(id, js).rewrite(program);
+        return new ModuleTransform.Rewriter(id, js, lines).rewrite(program);
     }
 
     private static ISwc4jAstProgram<?> parse(String id, String js, boolean allowScript) {
@@ -162,9 +166,12 @@ final class ModuleTransform {
         private final List<String> stars = new ArrayList<>();
         private boolean esm;
 
-        Rewriter(String id, String code) {
+        private final LineMap lines;
+
+        Rewriter(String id, String code, LineMap lines) {
             this.id = id;
             this.code = code;
+            this.lines = lines;
             this.surrogates = code.codePoints().count() != code.length();
         }
 
@@ -189,7 +196,7 @@ final class ModuleTransform {
             for (String star : stars) {
                 head.append("__capsule_rt.star(exports, ").append(star).append("); ");
             }
-            return new Result(head.toString(), apply(), requests, importRequests);
+            return new Result(head.toString(), apply(), requests, importRequests, lines);
         }
 
         private void moduleItem(ISwc4jAstModuleItem item) {
