@@ -20,10 +20,12 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -108,28 +110,38 @@ public final class JsRuntime implements GuestRuntime {
 
     @Override
     public Program load(ProgramSource source) throws InvalidTaskException {
-        Bundle bundle = Bundler.bundle(source.projectRoot(), source.entry(), source.inlineFiles());
-        String key = sha256(bundle.code());
-        byte[] bytecode = BYTECODE.get(key);
-        if (bytecode == null) {
-            bytecode = compileProgram(bundle);
-            BYTECODE.put(key, bytecode);
+        Set<String> sloppy = new HashSet<>();
+        while (true) {
+            Bundle bundle = Bundler.bundle(source.projectRoot(), source.entry(), source.inlineFiles(), sloppy);
+            String key = sha256(bundle.code());
+            byte[] bytecode = BYTECODE.get(key);
+            if (bytecode != null) {
+                return new JsProgram(Holder.IMAGE.template(), Holder.IMAGE.snapshot(), bundle, bytecode);
+            }
+            String error = compileProgram(bundle);
+            if (error == null) {
+                return new JsProgram(Holder.IMAGE.template(), Holder.IMAGE.snapshot(), bundle, BYTECODE.get(key));
+            }
+            Bundle.Segment culprit = bundle.segmentAt(error);
+            if (culprit == null || !culprit.commonJs() || !sloppy.add(culprit.id())) {
+                throw new InvalidTaskException("SyntaxError: " + bundle.mapPositions(error));
+            }
+            // A CommonJS file written for sloppy mode (octal literals, with): compile it on its own, non-strict.
         }
-        return new JsProgram(Holder.IMAGE.template(), Holder.IMAGE.snapshot(), bundle, bytecode);
     }
 
-    /** Compiles the bundle in a throw-away instance; a syntax error names the file and line. */
-    private static byte[] compileProgram(Bundle bundle) {
+    /** Compiles the bundle in a throw-away instance and caches the bytecode; returns QuickJS's syntax error, if any. */
+    private static String compileProgram(Bundle bundle) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try (Sandbox sandbox = compiler(err)) {
-            return QuickJs.compile(sandbox, bundle.code());
+            BYTECODE.put(sha256(bundle.code()), QuickJs.compile(sandbox, bundle.code()));
+            return null;
         } catch (TrapException e) {
             String text = err.toString(StandardCharsets.UTF_8);
             Matcher m = COMPILE_ERROR.matcher(text);
             String detail = m.find() ? m.group(1) : text;
-            detail = detail.lines().filter(l -> !l.isBlank() && !l.startsWith("note:") && !l.startsWith("stack backtrace"))
+            return detail.lines().filter(l -> !l.isBlank() && !l.startsWith("note:") && !l.startsWith("stack backtrace"))
                     .findFirst().orElse("unknown error").strip();
-            throw new InvalidTaskException("SyntaxError: " + bundle.mapPositions(detail));
         }
     }
 

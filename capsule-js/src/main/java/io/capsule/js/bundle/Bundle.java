@@ -16,8 +16,25 @@ public record Bundle(String code, String entry, List<Segment> segments) {
     /** QuickJS names the compiled script "function.mjs" in stack traces and syntax errors. */
     private static final Pattern POSITION = Pattern.compile("\\[?function\\.mjs\\]?:(\\d+)(?::(\\d+))?");
 
-    /** @param sourceMap positions in the transpiled file back to its TypeScript source, or null */
-    public record Segment(String id, int firstLine, int lines, LineMap sourceMap) {}
+    /**
+     * @param sourceMap positions in the transpiled file back to its TypeScript source, or null
+     * @param commonJs whether the module has no ES module syntax (so it may run as a sloppy-mode script)
+     */
+    public record Segment(String id, int firstLine, int lines, LineMap sourceMap, boolean commonJs) {}
+
+    /** The module at a "function.mjs:LINE" position of {@code text}, if any. */
+    public Segment segmentAt(String text) {
+        Matcher m = POSITION.matcher(text);
+        if (m.find()) {
+            int line = Integer.parseInt(m.group(1));
+            for (Segment s : segments) {
+                if (line >= s.firstLine && line < s.firstLine + s.lines) {
+                    return s;
+                }
+            }
+        }
+        return null;
+    }
 
     /**
      * Rewrites "function.mjs:LINE:COL" positions into "file:line:col" of the module (and, for TypeScript,

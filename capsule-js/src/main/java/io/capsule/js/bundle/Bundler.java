@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Collects a program's modules (the entry file, what it imports, and so on) into one script for the
@@ -41,6 +42,15 @@ public final class Bundler {
      * and the importing file) or an unreadable file.
      */
     public static Bundle bundle(Path root, Path entry, Map<Path, String> inlineFiles) {
+        return bundle(root, entry, inlineFiles, Set.of());
+    }
+
+    /**
+     * As {@link #bundle(Path, Path, Map)}, with the CommonJS modules in {@code sloppy} compiled in the sandbox
+     * by {@code new Function} (sloppy mode: octal literals, {@code with}) instead of as part of the strict
+     * module bundle. The runtime retries with a module listed here when QuickJS rejects it as strict code.
+     */
+    public static Bundle bundle(Path root, Path entry, Map<Path, String> inlineFiles, Set<String> sloppy) {
         Resolver resolver = new Resolver(root, inlineFiles);
         Map<Path, Map<String, String>> deps = new LinkedHashMap<>();
         Map<Path, ModuleTransform.Result> modules = new LinkedHashMap<>();
@@ -86,40 +96,47 @@ public final class Bundler {
             }
             deps.put(file, resolved);
         }
-        return assemble(entry.normalize(), modules, deps);
+        return assemble(entry.normalize(), modules, deps, sloppy);
     }
 
     /** Bundles a built-in module (the SDK) registered under {@code name}. */
     public static String builtin(String name, String source) {
         ModuleTransform.Result module = ModuleTransform.transform(name, source, null, false);
         StringBuilder out = new StringBuilder();
-        define(out, name, Map.of(), module, false);
+        define(out, name, Map.of(), module, false, false);
         out.append("__capsule.builtin(").append(ModuleTransform.quote(name)).append(", ")
                 .append(ModuleTransform.quote(name)).append(");\n");
         return out.toString();
     }
 
-    private static Bundle assemble(Path entry, Map<Path, ModuleTransform.Result> modules, Map<Path, Map<String, String>> deps) {
+    private static Bundle assemble(Path entry, Map<Path, ModuleTransform.Result> modules, Map<Path, Map<String, String>> deps,
+            Set<String> sloppy) {
         StringBuilder out = new StringBuilder();
         List<Bundle.Segment> segments = new ArrayList<>();
         int line = 1;
         for (Map.Entry<Path, ModuleTransform.Result> m : modules.entrySet()) {
             String body = m.getValue().body();
-            int bodyLines = (int) body.chars().filter(c -> c == '\n').count() + 1;
-            segments.add(new Bundle.Segment(id(m.getKey()), line + 1, bodyLines, m.getValue().lines()));
-            define(out, id(m.getKey()), deps.get(m.getKey()), m.getValue(), m.getKey().equals(entry));
+            boolean asScript = m.getValue().commonJs() && sloppy.contains(id(m.getKey()));
+            int bodyLines = asScript ? 1 : (int) body.chars().filter(c -> c == '\n').count() + 1;
+            segments.add(new Bundle.Segment(id(m.getKey()), line + 1, bodyLines, m.getValue().lines(), m.getValue().commonJs()));
+            define(out, id(m.getKey()), deps.get(m.getKey()), m.getValue(), m.getKey().equals(entry), asScript);
             line += bodyLines + 2;
         }
         return new Bundle(out.toString(), id(entry), segments);
     }
 
     /** Appends one module: header and prelude on one line, the body from the next, the close on its own. */
-    private static void define(StringBuilder out, String id, Map<String, String> deps, ModuleTransform.Result module, boolean entry) {
+    private static void define(StringBuilder out, String id, Map<String, String> deps, ModuleTransform.Result module,
+            boolean entry, boolean asScript) {
         out.append("__capsule.define(").append(ModuleTransform.quote(id)).append(", {");
         boolean first = true;
         for (Map.Entry<String, String> d : deps.entrySet()) {
             out.append(first ? "" : ", ").append(ModuleTransform.quote(d.getKey())).append(": ").append(ModuleTransform.quote(d.getValue()));
             first = false;
+        }
+        if (asScript) {
+            out.append("}, __capsule.sloppy(").append(ModuleTransform.quote(module.body())).append("));\n");
+            return;
         }
         // The entry may use top-level await: its factory is async and the harness awaits it.
         out.append("}, ").append(entry ? "async " : "").append("function (").append(PARAMS).append(") { ")
@@ -141,7 +158,7 @@ public final class Bundler {
             } catch (JsonProcessingException e) {
                 throw new InvalidTaskException(id + ":" + e.getLocation().getLineNr() + ": invalid JSON: " + e.getOriginalMessage());
             }
-            result = new ModuleTransform.Result("", "module.exports = " + source.strip() + ";", java.util.Set.of(), java.util.Set.of(), null);
+            result = new ModuleTransform.Result("", "module.exports = " + source.strip() + ";", Set.of(), Set.of(), null, false);
         } else if (name.endsWith(".ts") || name.endsWith(".tsx") || name.endsWith(".mts") || name.endsWith(".cts")) {
             Swc4jMediaType type = name.endsWith(".tsx") ? Swc4jMediaType.Tsx : name.endsWith(".mts") ? Swc4jMediaType.Mts
                     : name.endsWith(".cts") ? Swc4jMediaType.Cts : Swc4jMediaType.TypeScript;

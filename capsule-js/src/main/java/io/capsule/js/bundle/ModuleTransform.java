@@ -77,7 +77,7 @@ final class ModuleTransform {
     private static final ThreadLocal<Swc4j> SWC = ThreadLocal.withInitial(Swc4j::new);
 
     /** The result: factory body, prelude (one line), and the specifiers it needs resolved. */
-    record Result(String prelude, String body, Set<String> requests, Set<String> importRequests, LineMap lines) {}
+    record Result(String prelude, String body, Set<String> requests, Set<String> importRequests, LineMap lines, boolean commonJs) {}
 
     private ModuleTransform() {}
 
@@ -85,7 +85,7 @@ final class ModuleTransform {
      * @param id the module's path inside the project ("lib/util.ts"), used in error messages
      * @param source the file's text
      * @param typescript whether to strip types first
-     * @param allowScript whether the file may be a classic (sloppy-mode CommonJS) script
+     * @param allowScript whether the file may be a classic (CommonJS) script rather than an ES module
      */
     static Result transform(String id, String source, Swc4jMediaType typescript, boolean allowScript) {
         String js = source;
@@ -105,7 +105,7 @@ final class ModuleTransform {
             }
         }
         ISwc4jAstProgram<?> program = parse(id, js, allowScript);
-        return new ModuleTransform.Rewriter(id, js, lines).rewrite(program);
+        return new ModuleTransform.Rewriter(id, js, lines, allowScript).rewrite(program);
     }
 
     private static ISwc4jAstProgram<?> parse(String id, String js, boolean allowScript) {
@@ -168,7 +168,10 @@ final class ModuleTransform {
 
         private final LineMap lines;
 
-        Rewriter(String id, String code, LineMap lines) {
+        private final boolean allowScript;
+
+        Rewriter(String id, String code, LineMap lines, boolean allowScript) {
+            this.allowScript = allowScript;
             this.id = id;
             this.code = code;
             this.lines = lines;
@@ -196,7 +199,7 @@ final class ModuleTransform {
             for (String star : stars) {
                 head.append("__capsule_rt.star(exports, ").append(star).append("); ");
             }
-            return new Result(head.toString(), apply(), requests, importRequests, lines);
+            return new Result(head.toString(), apply(), requests, importRequests, lines, !esm && allowScript);
         }
 
         private void moduleItem(ISwc4jAstModuleItem item) {

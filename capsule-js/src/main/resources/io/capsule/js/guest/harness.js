@@ -303,6 +303,10 @@
     define(id, deps, factory) {
       factories.set(id, { deps, factory });
     },
+    // A CommonJS file that is not valid strict code: compiled here, where new Function gives sloppy mode.
+    sloppy(body) {
+      return new Function("exports", "require", "module", "__filename", "__dirname", "__capsule_import", "__capsule_meta", "__capsule_rt", body);
+    },
     builtin(name, id) {
       builtins.set(name, () => load(id).exports);
     },
