@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capsule.core.Envelope;
 import io.capsule.core.ErrorType;
@@ -117,7 +118,9 @@ final class JsProgram implements Program {
         String task = response.path("task").isTextual() ? response.path("task").asText() : label;
         long ram = sandbox.memory().bytesUsed();
         if (response.path("ok").asBoolean()) {
-            return AttemptOutcome.success(response.path("result"), task, ram, null);
+            // undefined (no return value) has no JSON form: the harness leaves the field out.
+            JsonNode result = response.has("result") ? response.get("result") : NullNode.getInstance();
+            return AttemptOutcome.success(result, task, ram, null);
         }
         JsonNode error = response.path("error");
         ErrorType type = switch (error.path("type").asText()) {

@@ -307,8 +307,10 @@
     sloppy(body) {
       return new Function("exports", "require", "module", "__filename", "__dirname", "__capsule_import", "__capsule_meta", "__capsule_rt", body);
     },
+    // Built-in modules are evaluated once, before the snapshot, so no task pays for them.
     builtin(name, id) {
-      builtins.set(name, () => load(id).exports);
+      const exports = load(id).exports;
+      builtins.set(name, () => exports);
     },
     register(name, fn, options) {
       if (tasks.has(name)) problems.push("Task names declared more than once: " + name);
@@ -386,21 +388,14 @@
     finished = true;
     running = false;
     outcome.task = taskName;
-    if (outcome.ok) {
-      let json;
-      try {
-        json = JSON.stringify(outcome.result === undefined ? null : outcome.result);
-      } catch (e) {
-        return report({ ok: false, task: taskName, error: { type: "task_error", message: "The result of task '" + taskName + "' is not JSON-serialisable: " + e.message } });
-      }
-      return report({ ok: true, task: taskName, result: JSON.parse(json) });
+    let json;
+    try {
+      json = JSON.stringify(outcome);
+    } catch (e) {
+      outcome = { ok: false, task: taskName, error: { type: "task_error", message: "The result of task '" + taskName + "' is not JSON-serialisable: " + e.message } };
+      json = JSON.stringify(outcome);
     }
-    report(outcome);
-  }
-
-  function report(outcome) {
-    finished = true;
-    invoke("capsule", "done", JSON.stringify(outcome));
+    invoke("capsule", "done", json);
   }
 
   async function run(req) {
