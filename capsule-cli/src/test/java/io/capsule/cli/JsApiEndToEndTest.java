@@ -177,6 +177,17 @@ class JsApiEndToEndTest {
     }
 
     @Test
+    void runawayRecursionIsTheTasksErrorAndTheHostStaysHealthy() throws Exception {
+        Envelope e = run("export function main() { const f = (n: number): number => f(n + 1) + 1; return f(0); }\n");
+        assertThat(e.success()).isFalse();
+        assertThat(e.error().type()).as(e.toJson()).isEqualTo(ErrorType.TASK_ERROR);
+        assertThat(e.error().message()).contains("recursed too deeply");
+
+        Envelope next = run("export const main = () => 'fine';\n");
+        assertThat(next.result().asText()).isEqualTo("fine");
+    }
+
+    @Test
     void retriesCountAttemptsActuallyRetried() throws Exception {
         Envelope e = run("""
                 import { task, attempt } from "@capsule-run/sdk";

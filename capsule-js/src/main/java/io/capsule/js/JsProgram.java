@@ -2,6 +2,7 @@ package io.capsule.js;
 
 import com.dylibso.chicory.runtime.ChicoryInterruptedException;
 import com.dylibso.chicory.runtime.TrapException;
+import com.dylibso.chicory.runtime.WasmRuntimeException;
 import com.dylibso.chicory.wasm.ChicoryException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -24,6 +25,9 @@ import io.capsule.wasm.CappedMemory;
 import io.capsule.wasm.Sandbox;
 import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.WasmTemplate;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.Iterator;
 import java.util.Map;
@@ -54,7 +58,7 @@ final class JsProgram implements Program {
     @Override
     public AttemptOutcome runAttempt(AttemptSpec spec, HostBridge host) {
         String label = spec.taskName() == null ? "main" : spec.taskName();
-        Calls calls = new Calls(host, request(spec));
+        Calls calls = new Calls(host, request(spec), spec.stdout(), spec.stderr());
         Sandbox sandbox;
         try {
             sandbox = Sandbox.builder(template)
@@ -82,6 +86,14 @@ final class JsProgram implements Program {
             return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
         } catch (TrapException e) {
             return classify(sandbox, ErrorType.TASK_ERROR, "The JavaScript runtime trapped: " + e.getMessage(), label);
+        } catch (WasmRuntimeException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+            }
+            // QuickJS sets no recursion limit of its own here: deep recursion runs the wasm stack out of its
+            // memory, which the engine reports as an out-of-bounds access. Contained, and the task's doing.
+            return classify(sandbox, ErrorType.TASK_ERROR, "The JavaScript runtime crashed (most likely the task recursed"
+                    + " too deeply): " + e.getMessage(), label);
         } catch (ChicoryException e) {
             if (Thread.currentThread().isInterrupted()) {
                 return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
@@ -157,12 +169,25 @@ final class JsProgram implements Program {
         JsonNode outcome;
         private boolean configured;
 
-        Calls(HostBridge host, ObjectNode request) {
+        private final OutputStream stdout;
+        private final OutputStream stderr;
+
+        Calls(HostBridge host, ObjectNode request, OutputStream stdout, OutputStream stderr) {
             this.host = host;
             this.request = request;
+            this.stdout = stdout;
+            this.stderr = stderr;
         }
 
         String handle(String op, String payload) {
+            if (op.equals("stdout") || op.equals("stderr")) {
+                try {
+                    (op.equals("stdout") ? stdout : stderr).write(payload.getBytes(StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    // The reader went away (a closed terminal): the task goes on, as with a closed pipe.
+                }
+                return "null";
+            }
             ObjectNode answer = JSON.createObjectNode();
             try {
                 JsonNode call = JSON.readTree(payload);

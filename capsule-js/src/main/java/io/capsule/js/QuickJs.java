@@ -38,7 +38,9 @@ final class QuickJs {
                     Memory m = instance.memory();
                     String function = m.readString((int) args[2], (int) args[3]);
                     String payload = new String(m.readBytes((int) args[4], (int) args[5]), StandardCharsets.UTF_8);
-                    byte[] answer = handler.apply(function, payload).getBytes(StandardCharsets.UTF_8);
+                    String text = handler.apply(function, payload);
+                    // The guest's allocator has no zero-size blocks: an empty answer would corrupt its heap.
+                    byte[] answer = (text == null || text.isEmpty() ? "null" : text).getBytes(StandardCharsets.UTF_8);
                     int ptr = allocate(instance, answer.length);
                     m.write(ptr, answer);
                     int wide = allocate(instance, 8);

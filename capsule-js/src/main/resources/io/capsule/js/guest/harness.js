@@ -19,10 +19,10 @@
 
   // ---- output -------------------------------------------------------------------------------------
 
-  const encoder = new TextEncoder();
-  const io = globalThis.Javy && globalThis.Javy.IO;
+  // Text goes to the host as a string: making a Uint8Array per write (Javy.IO.writeSync) costs a
+  // garbage collection each time in this QuickJS build, which made console.log take milliseconds.
   function write(fd, text) {
-    io.writeSync(fd, encoder.encode(String(text)));
+    invoke("capsule", fd === 2 ? "stderr" : "stdout", String(text));
   }
 
   function inspect(value, depth, seen) {
