@@ -33,7 +33,7 @@ final class RunCommand implements Callable<Integer> {
     @ParentCommand
     CapsuleCli parent;
 
-    @Parameters(index = "0", paramLabel = "FILE", description = "The program to run (.py).")
+    @Parameters(index = "0", paramLabel = "FILE", description = "The program to run (.py, .ts, .js).")
     Path file;
 
     @Parameters(index = "1..*", paramLabel = "ARGS", description = "Arguments passed to the task, as strings.")
