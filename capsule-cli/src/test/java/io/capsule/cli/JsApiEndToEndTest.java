@@ -301,6 +301,20 @@ class JsApiEndToEndTest {
     }
 
     @Test
+    void pathModuleFollowsNode() throws Exception {
+        Envelope e = run("""
+                import path, { join, resolve } from "node:path";
+                const { relative } = require("path");
+                export const main = () => [join("a", "../b", "c.txt"), resolve("x"), path.dirname("/a/b/c"),
+                  path.basename("/a/b.ts", ".ts"), path.extname("f.tar.gz"), relative("/a/b", "/a/c/d"),
+                  path.normalize("/a//b/../c/"), path.parse("/x/y.js").name, path.isAbsolute("./q")];
+                """);
+        assertThat(e.success()).as(e.toJson()).isTrue();
+        assertThat(e.result().toString()).isEqualTo(
+                "[\"b/c.txt\",\"/app/x\",\"/a/b\",\"b\",\".gz\",\"../c/d\",\"/a/c/\",\"y\",false]");
+    }
+
+    @Test
     void processEnvHoldsOnlyAllowedVariables() throws Exception {
         Envelope e = engine.run(TaskRequest.source("main.ts", """
                 import { task } from "@capsule-run/sdk";
