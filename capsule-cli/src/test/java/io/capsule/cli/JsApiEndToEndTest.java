@@ -122,6 +122,23 @@ class JsApiEndToEndTest {
     }
 
     @Test
+    void aPromiseThatCanNeverSettleOrAThrowingTimerFailsTheTask() throws Exception {
+        Envelope stuck = run("export const main = () => new Promise(() => {});\n");
+        assertThat(stuck.error().type()).isEqualTo(ErrorType.TASK_ERROR);
+        assertThat(stuck.error().message()).contains("never finished");
+
+        Envelope timer = run("""
+                export async function main() {
+                  setTimeout(() => { throw new Error("boom in timer"); }, 0);
+                  await new Promise((r) => setTimeout(r, 50));
+                  return "not reached";
+                }
+                """);
+        assertThat(timer.error().type()).isEqualTo(ErrorType.TASK_ERROR);
+        assertThat(timer.error().message()).contains("Uncaught exception in a timer callback").contains("boom in timer");
+    }
+
+    @Test
     void busyLoopStopsAtItsTimeout() throws Exception {
         long start = System.nanoTime();
         Envelope e = run("""
@@ -240,6 +257,11 @@ class JsApiEndToEndTest {
                 import { task } from "@capsule-run/sdk";
                 export const main = task({ compute: "LOW" } as any, () => 1);
                 """, "'name' is required");
+        assertInvalid("""
+                import { task } from "@capsule-run/sdk";
+                export const a = task({ name: "main" }, () => 1);
+                export const b = task({ name: "main" }, () => 2);
+                """, "declared more than once: main");
         assertInvalid("""
                 import { task } from "@capsule-run/sdk";
                 export const child = task({ name: "child", ram: 0 }, () => 1);
