@@ -7,7 +7,11 @@ import io.capsule.core.CapsuleEngine;
 import io.capsule.core.Envelope;
 import io.capsule.core.TaskError;
 import io.capsule.core.TaskListener;
+import io.capsule.core.ProjectFiles;
 import io.capsule.core.TaskRequest;
+import io.capsule.core.policy.AccessPolicy;
+import io.capsule.core.policy.MountSpec;
+import io.capsule.core.policy.MountTable;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -48,18 +52,31 @@ final class RunCommand implements Callable<Integer> {
             description = "Read the task's arguments from a JSON array in this file (instead of ARGS).")
     Path argsFile;
 
+    @Option(names = "--mount", paramLabel = "HOST[::GUEST][:ro|:rw]",
+            description = "Show a host directory to every task, at GUEST (relative to the task's working "
+                    + "directory; default: its path in the project) read-write (default) or read-only. Repeatable.")
+    List<String> mounts = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
         PrintStream out = parent.out;
         PrintStream err = parent.err;
         JsonNode arguments;
+        List<MountTable.Mount> mounted = new ArrayList<>();
         try {
             arguments = arguments();
+            for (String m : mounts) {
+                mounted.add(MountSpec.parse(m, Path.of(""), ProjectFiles.findProjectRoot(file)));
+            }
+        } catch (IllegalArgumentException e) {
+            err.println("capsule: " + e.getMessage());
+            return CapsuleCli.EXIT_USAGE;
         } catch (UsageException e) {
             err.println("capsule: " + e.getMessage());
             return CapsuleCli.EXIT_USAGE;
         }
-        TaskRequest.Builder request = TaskRequest.file(file).args(arguments).task(task);
+        TaskRequest.Builder request = TaskRequest.file(file).args(arguments).task(task)
+                .access(AccessPolicy.DEFAULT.withMounts(mounted));
         if (!json) {
             request.stdout(out).stderr(err);
         }

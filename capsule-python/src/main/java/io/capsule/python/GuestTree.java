@@ -24,7 +24,7 @@ final class GuestTree implements AutoCloseable {
     static final String GUEST_ROOT = "/guest";
     static final String APP = "app";
     private static final String RESOURCES = "/io/capsule/python/guest/";
-    private static final List<String> HARNESS_FILES = List.of("guest.py", "capsule/__init__.py");
+    private static final List<String> HARNESS_FILES = List.of("guest.py", "capsule/__init__.py", "capsule/_net.py");
     private static final int MAX_FILES = 5000;
     private static final long MAX_BYTES = 64L << 20;
 

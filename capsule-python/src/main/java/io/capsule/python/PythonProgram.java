@@ -17,6 +17,7 @@ import io.capsule.core.options.InvalidTaskException;
 import io.capsule.core.options.Limits;
 import io.capsule.core.options.TaskOptions;
 import io.capsule.core.options.Units;
+import io.capsule.core.policy.PermissionDeniedException;
 import io.capsule.core.spi.AttemptOutcome;
 import io.capsule.core.spi.AttemptSpec;
 import io.capsule.core.spi.HostBridge;
@@ -25,6 +26,10 @@ import io.capsule.wasm.CappedMemory;
 import io.capsule.wasm.Sandbox;
 import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.WasmTemplate;
+import io.capsule.wasm.fs.JailFileSystem;
+import java.io.IOException;
+import io.capsule.wasm.fuel.FuelExhaustedException;
+import io.capsule.wasm.fuel.FuelMeter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -72,11 +77,22 @@ final class PythonProgram implements Program {
     public AttemptOutcome runAttempt(AttemptSpec spec, HostBridge host) {
         String label = spec.taskName() == null ? "main" : spec.taskName();
         String[] guestError = new String[1];
-        CallHandler calls = new CallHandler(host);
+        // The task's files: the read-only tree, with its allowed directories mounted in the working directory.
+        JailFileSystem files = new JailFileSystem(tree.dir(), GuestTree.APP);
+        try {
+            files.mounts(host.mounts());
+        } catch (InvalidTaskException e) {
+            return AttemptOutcome.failure(ErrorType.INVALID_TASK, e.getMessage(), label, null, null);
+        }
+        CallHandler calls = new CallHandler(host, files);
         Sandbox sandbox;
         try {
-            sandbox = Sandbox.builder(template)
-                    .guestRoot(GuestTree.GUEST_ROOT, tree.dir())
+            Sandbox.Builder builder = Sandbox.builder(template);
+            if (template.isMetered()) {
+                builder.fuel(spec.limits().fuel());
+            }
+            sandbox = builder
+                    .guestRoot(GuestTree.GUEST_ROOT, files.root())
                     .stdout(spec.stdout())
                     .stderr(spec.stderr())
                     .memoryCap(spec.limits().ramBytes())
@@ -90,6 +106,7 @@ final class PythonProgram implements Program {
                     label, null, null);
         }
         calls.memory = sandbox.memory();
+        calls.fuel = sandbox.fuelMeter();
         try (sandbox) {
             String response = execute(sandbox, request(spec));
             if (response == null) {
@@ -97,19 +114,24 @@ final class PythonProgram implements Program {
                 return classify(sandbox, ErrorType.TASK_ERROR, message, label);
             }
             return outcome(sandbox, JSON.readTree(response), label);
+        } catch (FuelExhaustedException e) {
+            return AttemptOutcome.failure(ErrorType.FUEL_EXHAUSTED, "Task exceeded its fuel budget of " + e.budget()
+                    + " units", calls.task != null ? calls.task : label, sandbox.memory().bytesUsed(), sandbox.fuelConsumed());
         } catch (ChicoryInterruptedException e) {
             // The host stopped the attempt (deadline or cancel); it already knows why.
-            return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+            return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
+                    sandbox.fuelConsumed());
         } catch (TrapException e) {
             return classify(sandbox, ErrorType.TASK_ERROR, "The Python runtime trapped: " + e.getMessage(), label);
         } catch (ChicoryException e) {
             if (Thread.currentThread().isInterrupted()) {
-                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
+                        sandbox.fuelConsumed());
             }
             return classify(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
         } catch (JsonProcessingException e) {
             return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "The Python harness answered with bad JSON: "
-                    + e.getOriginalMessage(), label, sandbox.memory().bytesUsed(), null);
+                    + e.getOriginalMessage(), label, sandbox.memory().bytesUsed(), sandbox.fuelConsumed());
         }
     }
 
@@ -176,7 +198,7 @@ final class PythonProgram implements Program {
         String task = response.path("task").isTextual() ? response.path("task").asText() : label;
         long ram = sandbox.memory().bytesUsed();
         if (response.path("ok").asBoolean()) {
-            return AttemptOutcome.success(response.get("result"), task, ram, null);
+            return AttemptOutcome.success(response.get("result"), task, ram, sandbox.fuelConsumed());
         }
         JsonNode error = response.path("error");
         String kind = error.path("type").asText();
@@ -203,7 +225,7 @@ final class PythonProgram implements Program {
         } else if (claimed == ErrorType.MEMORY_EXHAUSTED) {
             type = ErrorType.TASK_ERROR;
         }
-        return AttemptOutcome.failure(type, message, task, memory.bytesUsed(), null);
+        return AttemptOutcome.failure(type, message, task, memory.bytesUsed(), sandbox.fuelConsumed());
     }
 
     /** The Trino build reports errors of its own C glue through this import. */
@@ -219,13 +241,18 @@ final class PythonProgram implements Program {
                 });
     }
 
-    /** Serves the harness's host calls: option reports and sub-task calls. */
+    /** Serves the harness's host calls: option reports, sub-task calls and HTTP requests. */
     private static final class CallHandler {
         private final HostBridge host;
+        private final JailFileSystem files;
         CappedMemory memory;
+        FuelMeter fuel;
+        /** The task the guest reported running, once it has. */
+        String task;
 
-        CallHandler(HostBridge host) {
+        CallHandler(HostBridge host, JailFileSystem files) {
             this.host = host;
+            this.files = files;
         }
 
         String handle(String line) {
@@ -239,10 +266,13 @@ final class PythonProgram implements Program {
                                 call.path("args"), call.path("kwargs"));
                         answer.set("envelope", envelope.toJsonNode());
                     }
+                    case "http" -> http(call, answer);
                     default -> throw new InvalidTaskException("unknown host call " + call.path("op"));
                 }
             } catch (InvalidTaskException e) {
                 fail(answer, ErrorType.INVALID_TASK, e.getMessage());
+            } catch (PermissionDeniedException e) {
+                fail(answer, ErrorType.PERMISSION_DENIED, e.getMessage());
             } catch (JsonProcessingException e) {
                 fail(answer, ErrorType.INVALID_TASK, "bad host call: " + e.getOriginalMessage());
             } catch (InterruptedException e) {
@@ -259,13 +289,32 @@ final class PythonProgram implements Program {
             }
             String task = call.path("task").asText();
             Limits limits = host.configure(task, call.get("options"));
+            this.task = task;
+            if (fuel != null) {
+                // Fuel the harness spent loading the program counts against the task's own budget.
+                fuel.lowerBudget(limits.fuel());
+            }
             if (!memory.lowerCap(CappedMemory.pagesFor(limits.ramBytes()))) {
                 throw new InvalidTaskException("task '" + task + "': ram " + Units.formatSize(limits.ramBytes())
                         + " is less than the " + Units.formatSize(memory.bytesUsed())
                         + " the Python runtime already uses after loading the program");
             }
+            files.mounts(host.mounts());
             answer.put("ok", true);
             answer.set("env", JSON.valueToTree(host.environment()));
+        }
+
+        /** A request for the guest's urllib; a failure the guest raises as URLError (PermissionError when denied). */
+        private void http(JsonNode call, ObjectNode answer) throws InterruptedException {
+            try {
+                answer.set("response", host.http(call.path("request")));
+                answer.put("ok", true);
+            } catch (IOException e) {
+                answer.put("ok", false);
+                ObjectNode error = answer.putObject("error");
+                error.put("type", "network_error");
+                error.put("message", e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+            }
         }
 
         private static void fail(ObjectNode answer, ErrorType type, String message) {

@@ -5,6 +5,8 @@ import io.capsule.core.spi.GuestRuntime;
 import io.capsule.core.spi.Program;
 import io.capsule.core.spi.ProgramSource;
 import io.capsule.wasm.SnapshotCache;
+import io.capsule.wasm.WasmTemplate;
+import io.capsule.wasm.fuel.MeteredMachines;
 import io.trino.wasm.python.PythonMachine;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,9 +17,35 @@ import java.io.UncheckedIOException;
  */
 public final class PythonRuntime implements GuestRuntime {
     private static final String MODULE_RESOURCE = "/io/trino/wasm/python/Python.meta";
+    /** The compiled CPython's checkpoint helper (see MeteredMachines). */
+    private static final String CHECKPOINT_CLASS = "io.trino.wasm.python.PythonMachineShaded";
+
+    private final boolean metered;
+
+    /** Python with fuel metering: the runtime tasks run on. */
+    public PythonRuntime() {
+        this(true);
+    }
+
+    private PythonRuntime(boolean metered) {
+        this.metered = metered;
+    }
+
+    /**
+     * CPython exactly as shipped, without fuel metering: {@code compute} is not enforced and
+     * {@code fuel_consumed} is null. Only for measuring what metering costs (capsule-bench).
+     */
+    public static PythonRuntime unmetered() {
+        return new PythonRuntime(false);
+    }
 
     /** Parsing the 30 MB module and reading the snapshot take a moment: once per process, on first use. */
     private static final class Holder {
+        static {
+            // Before anything loads the compiled CPython's checkpoint helper unmetered.
+            MeteredMachines.meter(PythonMachine.class, CHECKPOINT_CLASS);
+        }
+
         static final SnapshotCache.WarmImage IMAGE = SnapshotCache.load("python", snapshotKey(),
                 () -> {
                     InputStream in = PythonMachine.class.getResourceAsStream(MODULE_RESOURCE);
@@ -28,6 +56,11 @@ public final class PythonRuntime implements GuestRuntime {
                 },
                 PythonMachine::new,
                 PythonProgram::warmSnapshot);
+        static final WasmTemplate METERED = IMAGE.template().metered(MeteredMachines.CALIBRATED_FUEL_PER_CHECKPOINT);
+    }
+
+    private static final class Unmetered {
+        static final WasmTemplate TEMPLATE = Holder.IMAGE.template().withMachine(MeteredMachines.unmetered(PythonMachine.class));
     }
 
     /** What the warm snapshot depends on: the CPython build and the harness sources. */
@@ -36,7 +69,8 @@ public final class PythonRuntime implements GuestRuntime {
             return SnapshotCache.key(
                     resource(PythonMachine.class, "/META-INF/maven/io.trino/trino-wasm-python/pom.properties"),
                     resource(PythonRuntime.class, "/io/capsule/python/guest/guest.py"),
-                    resource(PythonRuntime.class, "/io/capsule/python/guest/capsule/__init__.py"));
+                    resource(PythonRuntime.class, "/io/capsule/python/guest/capsule/__init__.py"),
+                    resource(PythonRuntime.class, "/io/capsule/python/guest/capsule/_net.py"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -63,6 +97,7 @@ public final class PythonRuntime implements GuestRuntime {
 
     @Override
     public Program load(ProgramSource source) throws InvalidTaskException {
-        return new PythonProgram(Holder.IMAGE.template(), Holder.IMAGE.snapshot(), GuestTree.create(source));
+        WasmTemplate template = metered ? Holder.METERED : Unmetered.TEMPLATE;
+        return new PythonProgram(template, Holder.IMAGE.snapshot(), GuestTree.create(source));
     }
 }
