@@ -122,6 +122,23 @@ class JsApiEndToEndTest {
     }
 
     @Test
+    void aPromiseThatCanNeverSettleOrAThrowingTimerFailsTheTask() throws Exception {
+        Envelope stuck = run("export const main = () => new Promise(() => {});\n");
+        assertThat(stuck.error().type()).isEqualTo(ErrorType.TASK_ERROR);
+        assertThat(stuck.error().message()).contains("never finished");
+
+        Envelope timer = run("""
+                export async function main() {
+                  setTimeout(() => { throw new Error("boom in timer"); }, 0);
+                  await new Promise((r) => setTimeout(r, 50));
+                  return "not reached";
+                }
+                """);
+        assertThat(timer.error().type()).isEqualTo(ErrorType.TASK_ERROR);
+        assertThat(timer.error().message()).contains("Uncaught exception in a timer callback").contains("boom in timer");
+    }
+
+    @Test
     void busyLoopStopsAtItsTimeout() throws Exception {
         long start = System.nanoTime();
         Envelope e = run("""
@@ -242,6 +259,11 @@ class JsApiEndToEndTest {
                 """, "'name' is required");
         assertInvalid("""
                 import { task } from "@capsule-run/sdk";
+                export const a = task({ name: "main" }, () => 1);
+                export const b = task({ name: "main" }, () => 2);
+                """, "declared more than once: main");
+        assertInvalid("""
+                import { task } from "@capsule-run/sdk";
                 export const child = task({ name: "child", ram: 0 }, () => 1);
                 export const main = task({ name: "main" }, () => child());
                 """, "task 'child'", "ram");
@@ -298,6 +320,20 @@ class JsApiEndToEndTest {
         assertThat(e.success()).as(e.toJson()).isTrue();
         assertThat(e.result().toString()).isEqualTo("{\"waited\":true,\"order\":[\"microtask\",\"timeout\"],"
                 + "\"argv\":[\"1\",\"2\"],\"env\":{},\"json\":{\"x\":[1,2]},\"text\":\"héllo\",\"bytes\":6,\"random\":true}");
+    }
+
+    @Test
+    void pathModuleFollowsNode() throws Exception {
+        Envelope e = run("""
+                import path, { join, resolve } from "node:path";
+                const { relative } = require("path");
+                export const main = () => [join("a", "../b", "c.txt"), resolve("x"), path.dirname("/a/b/c"),
+                  path.basename("/a/b.ts", ".ts"), path.extname("f.tar.gz"), relative("/a/b", "/a/c/d"),
+                  path.normalize("/a//b/../c/"), path.parse("/x/y.js").name, path.isAbsolute("./q")];
+                """);
+        assertThat(e.success()).as(e.toJson()).isTrue();
+        assertThat(e.result().toString()).isEqualTo(
+                "[\"b/c.txt\",\"/app/x\",\"/a/b\",\"b\",\".gz\",\"../c/d\",\"/a/c/\",\"y\",false]");
     }
 
     @Test

@@ -48,9 +48,10 @@ public final class JsRuntime implements GuestRuntime {
                 }
             });
 
-    /** The harness and SDK, bundled: what the warm snapshot holds besides QuickJS itself. */
+    /** The harness, SDK and built-in modules, bundled: what the warm snapshot holds besides QuickJS itself. */
     private static final class Guest {
-        static final String PRELUDE = resource("harness.js") + "\n" + Bundler.builtin("@capsule-run/sdk", resource("sdk.js"));
+        static final String PRELUDE = resource("harness.js") + "\n" + Bundler.builtin("@capsule-run/sdk", resource("sdk.js"))
+                + Bundler.builtin("path", resource("path.js"));
     }
 
     /** The parsed module, the warm snapshot and the per-attempt driver scripts: once per process. */

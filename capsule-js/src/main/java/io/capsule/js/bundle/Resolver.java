@@ -20,7 +20,7 @@ import java.util.Set;
  */
 final class Resolver {
     /** Modules the harness provides itself. "node:" prefixes are accepted too. */
-    static final Set<String> BUILTINS = Set.of("@capsule-run/sdk", "fs", "fs/promises", "process");
+    static final Set<String> BUILTINS = Set.of("@capsule-run/sdk", "fs", "fs/promises", "path", "process");
     private static final List<String> EXTENSIONS = List.of(".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", ".cjs", ".json");
     private static final List<String> CONDITIONS_IMPORT = List.of("import", "module", "default", "node", "require");
     private static final List<String> CONDITIONS_REQUIRE = List.of("require", "default", "node", "import", "module");
