@@ -25,6 +25,8 @@ import io.capsule.wasm.CappedMemory;
 import io.capsule.wasm.Sandbox;
 import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.WasmTemplate;
+import io.capsule.wasm.fuel.FuelExhaustedException;
+import io.capsule.wasm.fuel.FuelMeter;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -62,6 +64,7 @@ final class JsProgram implements Program {
         Sandbox sandbox;
         try {
             sandbox = Sandbox.builder(template)
+                    .fuel(spec.limits().fuel())
                     .stdout(spec.stdout())
                     .stderr(spec.stderr())
                     .memoryCap(spec.limits().ramBytes())
@@ -74,6 +77,7 @@ final class JsProgram implements Program {
                     label, null, null);
         }
         calls.memory = sandbox.memory();
+        calls.fuel = sandbox.fuelMeter();
         try (sandbox) {
             QuickJs.exec(sandbox, bytecode);
             QuickJs.exec(sandbox, JsRuntime.Holder.START);
@@ -81,14 +85,19 @@ final class JsProgram implements Program {
                 QuickJs.exec(sandbox, JsRuntime.Holder.TICK);
             }
             return outcome(sandbox, calls.outcome, label);
+        } catch (FuelExhaustedException e) {
+            return AttemptOutcome.failure(ErrorType.FUEL_EXHAUSTED, "Task exceeded its fuel budget of " + e.budget()
+                    + " units", calls.task != null ? calls.task : label, sandbox.memory().bytesUsed(), sandbox.fuelConsumed());
         } catch (ChicoryInterruptedException e) {
             // The host stopped the attempt (deadline or cancel); it already knows why.
-            return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+            return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
+                    sandbox.fuelConsumed());
         } catch (TrapException e) {
             return classify(sandbox, ErrorType.TASK_ERROR, "The JavaScript runtime trapped: " + e.getMessage(), label);
         } catch (WasmRuntimeException e) {
             if (Thread.currentThread().isInterrupted()) {
-                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
+                        sandbox.fuelConsumed());
             }
             // QuickJS sets no recursion limit of its own here: deep recursion runs the wasm stack out of its
             // memory, which the engine reports as an out-of-bounds access. Contained, and the task's doing.
@@ -96,7 +105,8 @@ final class JsProgram implements Program {
                     + " too deeply): " + e.getMessage(), label);
         } catch (ChicoryException e) {
             if (Thread.currentThread().isInterrupted()) {
-                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
+                        sandbox.fuelConsumed());
             }
             return classify(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
         }
@@ -121,7 +131,9 @@ final class JsProgram implements Program {
         }
         ArrayNode seed = req.putArray("seed");
         for (int i = 0; i < 4; i++) {
-            seed.add(SEEDS.nextInt());
+            // Always ten digits: the guest parses the same number of characters on every run, so the seed
+            // does not change the attempt's fuel (docs/fuel.md: deterministic).
+            seed.add(1_000_000_000 + SEEDS.nextInt(Integer.MAX_VALUE - 1_000_000_000));
         }
         return req;
     }
@@ -132,7 +144,7 @@ final class JsProgram implements Program {
         if (response.path("ok").asBoolean()) {
             // undefined (no return value) has no JSON form: the harness leaves the field out.
             JsonNode result = response.has("result") ? response.get("result") : NullNode.getInstance();
-            return AttemptOutcome.success(result, task, ram, null);
+            return AttemptOutcome.success(result, task, ram, sandbox.fuelConsumed());
         }
         JsonNode error = response.path("error");
         ErrorType type = switch (error.path("type").asText()) {
@@ -158,7 +170,7 @@ final class JsProgram implements Program {
         } else if (claimed == ErrorType.MEMORY_EXHAUSTED) {
             type = ErrorType.TASK_ERROR;
         }
-        return AttemptOutcome.failure(type, message, task, memory.bytesUsed(), null);
+        return AttemptOutcome.failure(type, message, task, memory.bytesUsed(), sandbox.fuelConsumed());
     }
 
     /** Serves the harness's host calls for one attempt. Every call is checked; nothing is trusted. */
@@ -166,6 +178,9 @@ final class JsProgram implements Program {
         private final HostBridge host;
         private final ObjectNode request;
         CappedMemory memory;
+        FuelMeter fuel;
+        /** The task the guest reported running, once it has. */
+        String task;
         JsonNode outcome;
         private boolean configured;
 
@@ -233,6 +248,9 @@ final class JsProgram implements Program {
             }
             String task = call.path("task").asText();
             Limits limits = host.configure(task, call.get("options"));
+            this.task = task;
+            // Fuel the harness spent loading the program counts against the task's own budget.
+            fuel.lowerBudget(limits.fuel());
             if (!memory.lowerCap(CappedMemory.pagesFor(limits.ramBytes()))) {
                 throw new InvalidTaskException("task '" + task + "': ram " + Units.formatSize(limits.ramBytes())
                         + " is less than the " + Units.formatSize(memory.bytesUsed())
