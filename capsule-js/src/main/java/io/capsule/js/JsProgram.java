@@ -16,6 +16,9 @@ import io.capsule.core.options.InvalidTaskException;
 import io.capsule.core.options.Limits;
 import io.capsule.core.options.TaskOptions;
 import io.capsule.core.options.Units;
+import io.capsule.core.policy.FileAccessException;
+import io.capsule.core.policy.PermissionDeniedException;
+import io.capsule.core.policy.SandboxFiles;
 import io.capsule.core.spi.AttemptOutcome;
 import io.capsule.core.spi.AttemptSpec;
 import io.capsule.core.spi.HostBridge;
@@ -31,6 +34,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.Base64;
 import java.util.Iterator;
 import java.util.Map;
 
@@ -176,6 +180,7 @@ final class JsProgram implements Program {
     /** Serves the harness's host calls for one attempt. Every call is checked; nothing is trusted. */
     private static final class Calls {
         private final HostBridge host;
+        private final SandboxFiles files;
         private final ObjectNode request;
         CappedMemory memory;
         FuelMeter fuel;
@@ -189,6 +194,8 @@ final class JsProgram implements Program {
 
         Calls(HostBridge host, ObjectNode request, OutputStream stdout, OutputStream stderr) {
             this.host = host;
+            // Asks for the mounts on every call: they widen once, when the entry task's grants are checked.
+            this.files = new SandboxFiles(host::mounts);
             this.request = request;
             this.stdout = stdout;
             this.stderr = stderr;
@@ -219,6 +226,8 @@ final class JsProgram implements Program {
                                 call.path("args"), JSON.createObjectNode());
                         answer.set("envelope", envelope.toJsonNode());
                     }
+                    case "fs" -> files(call, answer);
+                    case "http" -> http(call, answer);
                     case "sleep" -> Thread.sleep(Math.max(1, Math.min(MAX_SLEEP_MS, call.path("ms").asLong())));
                     case "done" -> {
                         if (outcome == null && call != null && call.isObject()) {
@@ -229,6 +238,8 @@ final class JsProgram implements Program {
                 }
             } catch (InvalidTaskException e) {
                 fail(answer, ErrorType.INVALID_TASK, e.getMessage());
+            } catch (PermissionDeniedException e) {
+                fail(answer, ErrorType.PERMISSION_DENIED, e.getMessage());
             } catch (JsonProcessingException e) {
                 fail(answer, ErrorType.INVALID_TASK, "bad host call: " + e.getOriginalMessage());
             } catch (InterruptedException e) {
@@ -259,6 +270,61 @@ final class JsProgram implements Program {
             configured = true;
             answer.put("ok", true);
             answer.set("env", JSON.valueToTree(host.environment()));
+        }
+
+        /**
+         * One {@code fs} operation on the task's allowed directories. Text travels as a JSON string when the
+         * guest asks for utf8, bytes as base64. A refusal or I/O error answers Node's code (ENOENT, EROFS...).
+         */
+        private void files(JsonNode call, ObjectNode answer) {
+            String path = call.path("path").asText("");
+            try {
+                switch (call.path("op").asText()) {
+                    case "read" -> {
+                        byte[] data = files.read(path);
+                        if (call.path("utf8").asBoolean()) {
+                            answer.put("text", new String(data, StandardCharsets.UTF_8));
+                        } else {
+                            answer.put("data", Base64.getEncoder().encodeToString(data));
+                        }
+                    }
+                    case "write" -> {
+                        byte[] data = call.has("text") ? call.path("text").asText().getBytes(StandardCharsets.UTF_8)
+                                : Base64.getDecoder().decode(call.path("data").asText(""));
+                        files.write(path, data, call.path("append").asBoolean());
+                    }
+                    case "list" -> files.list(path).forEach(answer.putArray("entries")::add);
+                    case "stat" -> answer.set("stat", JSON.valueToTree(files.stat(path)));
+                    case "exists" -> answer.put("exists", files.exists(path));
+                    case "mkdir" -> files.mkdir(path, call.path("recursive").asBoolean());
+                    case "remove" -> files.remove(path);
+                    case "rename" -> files.rename(path, call.path("to").asText(""));
+                    default -> throw new InvalidTaskException("unknown fs operation " + call.path("op"));
+                }
+                answer.put("ok", true);
+            } catch (IOException | FileAccessException | IllegalArgumentException e) {
+                answer.put("ok", false);
+                ObjectNode error = answer.putObject("error");
+                error.put("type", "fs");
+                error.put("code", e instanceof IllegalArgumentException ? "EINVAL" : SandboxFiles.errorCode(e));
+                // The JDK's own messages name host paths: only the sandbox's refusals (in guest paths) go through.
+                if (e instanceof FileAccessException) {
+                    error.put("message", e.getMessage());
+                }
+            }
+        }
+
+        /** A request for the guest's fetch; a denied host is a permission_denied answer, a failure network_error. */
+        private void http(JsonNode call, ObjectNode answer) throws InterruptedException {
+            try {
+                answer.set("response", host.http(call.path("request")));
+                answer.put("ok", true);
+            } catch (IOException e) {
+                answer.put("ok", false);
+                ObjectNode error = answer.putObject("error");
+                error.put("type", "network_error");
+                error.put("message", e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+            }
         }
 
         private static void fail(ObjectNode answer, ErrorType type, String message) {

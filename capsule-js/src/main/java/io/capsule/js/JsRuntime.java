@@ -55,7 +55,10 @@ public final class JsRuntime implements GuestRuntime {
     /** The harness, SDK and built-in modules, bundled: what the warm snapshot holds besides QuickJS itself. */
     private static final class Guest {
         static final String PRELUDE = resource("harness.js") + "\n" + Bundler.builtin("@capsule-run/sdk", resource("sdk.js"))
-                + Bundler.builtin("path", resource("path.js"));
+                + Bundler.builtin("path", resource("path.js"))
+                + Bundler.builtin("capsule:bytes", resource("bytes.js")) + Bundler.builtin("fs", resource("fs.js"))
+                + Bundler.builtin("fs/promises", resource("fs-promises.js"))
+                + Bundler.builtin("capsule:fetch", resource("fetch.js"));
     }
 
     /** The parsed module, the warm snapshot and the per-attempt driver scripts: once per process. */

@@ -190,37 +190,11 @@
   globalThis.process = proc;
   globalThis.global = globalThis;
 
-  // ---- files: not granted to JavaScript tasks yet -------------------------------------------------
-
-  class PermissionDenied extends Error {
-    constructor(what) {
-      super("permission_denied: " + what + ": file access is not available to JavaScript tasks");
-      this.name = "Error";
-      this.code = "EACCES";
-      this.capsulePermissionDenied = true;
-    }
-  }
-  const FS_FUNCTIONS = ["access", "appendFile", "chmod", "chown", "copyFile", "cp", "exists", "lstat", "mkdir",
-    "mkdtemp", "open", "opendir", "readdir", "readFile", "readlink", "realpath", "rename", "rm", "rmdir", "stat",
-    "symlink", "truncate", "unlink", "utimes", "writeFile", "createReadStream", "createWriteStream", "watch"];
-  const fsPromises = {};
-  const fs = { constants: { F_OK: 0, R_OK: 4, W_OK: 2, X_OK: 1 }, promises: fsPromises };
-  for (const name of FS_FUNCTIONS) {
-    const denied = (path) => new PermissionDenied(name + "(" + (typeof path === "string" ? JSON.stringify(path) : "") + ")");
-    fsPromises[name] = (path) => Promise.reject(denied(path));
-    fs[name + "Sync"] = (path) => { throw denied(path); };
-    fs[name] = (path, ...rest) => {
-      const cb = rest[rest.length - 1];
-      if (typeof cb !== "function") throw denied(path);
-      queueMicrotask(() => cb(denied(path)));
-    };
-  }
-
   // ---- modules ------------------------------------------------------------------------------------
 
   const factories = new Map();
   const cache = new Map();
-  const builtins = new Map([["fs", () => fs], ["fs/promises", () => fsPromises], ["process", () => proc]]);
+  const builtins = new Map([["process", () => proc]]);
 
   function notFound(spec, from) {
     const e = new Error("Cannot find module '" + spec + "' imported from " + from);
@@ -332,6 +306,11 @@
       return answer.envelope;
     },
     attempt: () => attemptNo,
+    // How the built-in fs and fetch reach the host; the host checks every call against the task's grants.
+    hostCall(op, payload) {
+      if (op !== "fs" && op !== "http") throw new Error("capsule: unknown host call " + op);
+      return host(op, payload);
+    },
     start() {
       run(host("request")).then((outcome) => finish(outcome), (e) => finish(failure(e)));
     },
