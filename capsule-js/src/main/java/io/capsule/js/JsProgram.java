@@ -25,6 +25,8 @@ import io.capsule.wasm.CappedMemory;
 import io.capsule.wasm.Sandbox;
 import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.WasmTemplate;
+import io.capsule.wasm.fuel.FuelExhaustedException;
+import io.capsule.wasm.fuel.FuelMeter;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -61,7 +63,11 @@ final class JsProgram implements Program {
         Calls calls = new Calls(host, request(spec), spec.stdout(), spec.stderr());
         Sandbox sandbox;
         try {
-            sandbox = Sandbox.builder(template)
+            Sandbox.Builder builder = Sandbox.builder(template);
+            if (template.isMetered()) {
+                builder.fuel(spec.limits().fuel());
+            }
+            sandbox = builder
                     .stdout(spec.stdout())
                     .stderr(spec.stderr())
                     .memoryCap(spec.limits().ramBytes())
@@ -74,6 +80,7 @@ final class JsProgram implements Program {
                     label, null, null);
         }
         calls.memory = sandbox.memory();
+        calls.fuel = sandbox.fuelMeter();
         try (sandbox) {
             QuickJs.exec(sandbox, bytecode);
             QuickJs.exec(sandbox, JsRuntime.Holder.START);
@@ -81,14 +88,19 @@ final class JsProgram implements Program {
                 QuickJs.exec(sandbox, JsRuntime.Holder.TICK);
             }
             return outcome(sandbox, calls.outcome, label);
+        } catch (FuelExhaustedException e) {
+            return AttemptOutcome.failure(ErrorType.FUEL_EXHAUSTED, "Task exceeded its fuel budget of " + e.budget() + " units",
+                    calls.task != null ? calls.task : label, sandbox.memory().bytesUsed(), sandbox.fuelConsumed());
         } catch (ChicoryInterruptedException e) {
             // The host stopped the attempt (deadline or cancel); it already knows why.
-            return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+            return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
+                    sandbox.fuelConsumed());
         } catch (TrapException e) {
             return classify(sandbox, ErrorType.TASK_ERROR, "The JavaScript runtime trapped: " + e.getMessage(), label);
         } catch (WasmRuntimeException e) {
             if (Thread.currentThread().isInterrupted()) {
-                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
+                    sandbox.fuelConsumed());
             }
             // QuickJS sets no recursion limit of its own here: deep recursion runs the wasm stack out of its
             // memory, which the engine reports as an out-of-bounds access. Contained, and the task's doing.
@@ -96,7 +108,8 @@ final class JsProgram implements Program {
                     + " too deeply): " + e.getMessage(), label);
         } catch (ChicoryException e) {
             if (Thread.currentThread().isInterrupted()) {
-                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
+                    sandbox.fuelConsumed());
             }
             return classify(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
         }
@@ -119,9 +132,10 @@ final class JsProgram implements Program {
         if (spec.taskName() == null) {
             spec.args().forEach(a -> argv.add(a.isTextual() ? a.asText() : a.toString()));
         }
+        // 16-bit halves as fixed-width hex: parsing them takes the same path (and fuel) whatever their value.
         ArrayNode seed = req.putArray("seed");
-        for (int i = 0; i < 4; i++) {
-            seed.add(SEEDS.nextInt());
+        for (int i = 0; i < 8; i++) {
+            seed.add(String.format("%04x", SEEDS.nextInt(1 << 16)));
         }
         return req;
     }
@@ -132,7 +146,7 @@ final class JsProgram implements Program {
         if (response.path("ok").asBoolean()) {
             // undefined (no return value) has no JSON form: the harness leaves the field out.
             JsonNode result = response.has("result") ? response.get("result") : NullNode.getInstance();
-            return AttemptOutcome.success(result, task, ram, null);
+            return AttemptOutcome.success(result, task, ram, sandbox.fuelConsumed());
         }
         JsonNode error = response.path("error");
         ErrorType type = switch (error.path("type").asText()) {
@@ -158,7 +172,7 @@ final class JsProgram implements Program {
         } else if (claimed == ErrorType.MEMORY_EXHAUSTED) {
             type = ErrorType.TASK_ERROR;
         }
-        return AttemptOutcome.failure(type, message, task, memory.bytesUsed(), null);
+        return AttemptOutcome.failure(type, message, task, memory.bytesUsed(), sandbox.fuelConsumed());
     }
 
     /** Serves the harness's host calls for one attempt. Every call is checked; nothing is trusted. */
@@ -166,6 +180,8 @@ final class JsProgram implements Program {
         private final HostBridge host;
         private final ObjectNode request;
         CappedMemory memory;
+        FuelMeter fuel;
+        String task;
         JsonNode outcome;
         private boolean configured;
 
@@ -231,8 +247,12 @@ final class JsProgram implements Program {
                 Map.Entry<String, JsonNode> t = it.next();
                 TaskOptions.fromJson(t.getValue(), "task '" + t.getKey() + "'");
             }
-            String task = call.path("task").asText();
+            task = call.path("task").asText();
             Limits limits = host.configure(task, call.get("options"));
+            if (fuel != null) {
+                // Fuel the harness spent loading the program counts against the task's own budget.
+                fuel.lowerBudget(limits.fuel());
+            }
             if (!memory.lowerCap(CappedMemory.pagesFor(limits.ramBytes()))) {
                 throw new InvalidTaskException("task '" + task + "': ram " + Units.formatSize(limits.ramBytes())
                         + " is less than the " + Units.formatSize(memory.bytesUsed())

@@ -11,7 +11,9 @@ import io.capsule.wasm.Sandbox;
 import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.SnapshotCache;
 import io.capsule.wasm.WasmTemplate;
+import io.capsule.wasm.fuel.MeteredMachines;
 import io.roastedroot.quickjs4j.core.JavyPluginModule;
+import io.roastedroot.quickjs4j.core.JavyPluginModuleMachine;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -36,6 +38,8 @@ import java.util.regex.Pattern;
  */
 public final class JsRuntime implements GuestRuntime {
     private static final String MODULE_RESOURCE = "JavyPluginModule.meta";
+    /** The compiled QuickJS's checkpoint helper (see MeteredMachines). */
+    private static final String CHECKPOINT_CLASS = "io.roastedroot.quickjs4j.core.JavyPluginModuleMachineShaded";
     private static final String GUEST = "/io/capsule/js/guest/";
     private static final Pattern COMPILE_ERROR = Pattern.compile("Err` value: (?:Error:)?(.*)", Pattern.DOTALL);
     private static final int BYTECODE_CACHE_ENTRIES = 64;
@@ -56,6 +60,11 @@ public final class JsRuntime implements GuestRuntime {
 
     /** The parsed module, the warm snapshot and the per-attempt driver scripts: once per process. */
     static final class Holder {
+        static {
+            // Before anything loads the compiled QuickJS's checkpoint helper unmetered.
+            MeteredMachines.meter(JavyPluginModuleMachine.class, CHECKPOINT_CLASS);
+        }
+
         static final SnapshotCache.WarmImage IMAGE = SnapshotCache.load("quickjs", snapshotKey(),
                 () -> {
                     InputStream in = JavyPluginModule.class.getResourceAsStream(MODULE_RESOURCE);
@@ -66,6 +75,7 @@ public final class JsRuntime implements GuestRuntime {
                 },
                 JavyPluginModule::create,
                 JsRuntime::warmSnapshot);
+        static final WasmTemplate METERED = IMAGE.template().metered(MeteredMachines.CALIBRATED_FUEL_PER_CHECKPOINT);
         static final byte[] START = compileTrusted("__capsule.start();");
         static final byte[] TICK = compileTrusted("__capsule.tick();");
     }
@@ -117,11 +127,11 @@ public final class JsRuntime implements GuestRuntime {
             String key = sha256(bundle.code());
             byte[] bytecode = BYTECODE.get(key);
             if (bytecode != null) {
-                return new JsProgram(Holder.IMAGE.template(), Holder.IMAGE.snapshot(), bundle, bytecode);
+                return new JsProgram(Holder.METERED, Holder.IMAGE.snapshot(), bundle, bytecode);
             }
             String error = compileProgram(bundle);
             if (error == null) {
-                return new JsProgram(Holder.IMAGE.template(), Holder.IMAGE.snapshot(), bundle, BYTECODE.get(key));
+                return new JsProgram(Holder.METERED, Holder.IMAGE.snapshot(), bundle, BYTECODE.get(key));
             }
             Bundle.Segment culprit = bundle.segmentAt(error);
             if (culprit == null || !culprit.commonJs() || !sloppy.add(culprit.id())) {

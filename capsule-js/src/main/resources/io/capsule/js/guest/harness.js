@@ -426,8 +426,12 @@
   }
 
   function seed(words) {
-    if (Array.isArray(words) && words.length === 4) {
-      [s0, s1, s2, s3] = words.map((w) => w >>> 0 || 1);
+    if (Array.isArray(words) && words.length === 8) {
+      const h = words.map((w) => parseInt(w, 16));
+      s0 = (h[0] << 16) | h[1] | 1;
+      s1 = (h[2] << 16) | h[3];
+      s2 = (h[4] << 16) | h[5];
+      s3 = (h[6] << 16) | h[7];
     }
   }
 })();
