@@ -378,24 +378,6 @@ class JsApiEndToEndTest {
     }
 
     @Test
-    void fileAccessIsPermissionDenied() throws Exception {
-        Envelope e = run("""
-                import { readFileSync } from "fs";
-                export const main = () => readFileSync("/etc/passwd", "utf8");
-                """);
-        assertThat(e.error().type()).as(e.toJson()).isEqualTo(ErrorType.PERMISSION_DENIED);
-        assertThat(e.error().message()).contains("readFile").contains("/etc/passwd");
-
-        Envelope promises = run("""
-                import { readFile } from "node:fs/promises";
-                export async function main() {
-                  try { await readFile("data.txt"); } catch (err: any) { return err.code; }
-                }
-                """);
-        assertThat(promises.result().asText()).isEqualTo("EACCES");
-    }
-
-    @Test
     void multiFileProjectWithRelativeImportsAndNpmPackages() throws Exception {
         write("lib/util.ts", """
                 import { helper } from "./helper.js";

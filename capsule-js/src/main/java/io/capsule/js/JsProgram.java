@@ -16,6 +16,9 @@ import io.capsule.core.options.InvalidTaskException;
 import io.capsule.core.options.Limits;
 import io.capsule.core.options.TaskOptions;
 import io.capsule.core.options.Units;
+import io.capsule.core.policy.FileAccessException;
+import io.capsule.core.policy.PermissionDeniedException;
+import io.capsule.core.policy.SandboxFiles;
 import io.capsule.core.spi.AttemptOutcome;
 import io.capsule.core.spi.AttemptSpec;
 import io.capsule.core.spi.HostBridge;
@@ -31,6 +34,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.Base64;
 import java.util.Iterator;
 import java.util.Map;
 
@@ -60,7 +64,7 @@ final class JsProgram implements Program {
     @Override
     public AttemptOutcome runAttempt(AttemptSpec spec, HostBridge host) {
         String label = spec.taskName() == null ? "main" : spec.taskName();
-        Calls calls = new Calls(host, request(spec), spec.stdout(), spec.stderr());
+        Calls calls = new Calls(host, request(spec), spec.stdout(), spec.stderr(), new SandboxFiles(host::mounts));
         Sandbox sandbox;
         try {
             Sandbox.Builder builder = Sandbox.builder(template);
@@ -188,7 +192,10 @@ final class JsProgram implements Program {
         private final OutputStream stdout;
         private final OutputStream stderr;
 
-        Calls(HostBridge host, ObjectNode request, OutputStream stdout, OutputStream stderr) {
+        private final SandboxFiles files;
+
+        Calls(HostBridge host, ObjectNode request, OutputStream stdout, OutputStream stderr, SandboxFiles files) {
+            this.files = files;
             this.host = host;
             this.request = request;
             this.stdout = stdout;
@@ -221,6 +228,19 @@ final class JsProgram implements Program {
                         answer.set("envelope", envelope.toJsonNode());
                     }
                     case "sleep" -> Thread.sleep(Math.max(1, Math.min(MAX_SLEEP_MS, call.path("ms").asLong())));
+                    case "fs" -> files(call, answer);
+                    case "http" -> {
+                        if (!configured) {
+                            throw new InvalidTaskException("an HTTP request was made before the task was configured");
+                        }
+                        try {
+                            answer.put("ok", true);
+                            answer.set("response", host.http(call));
+                        } catch (IOException e) {
+                            answer.put("ok", false);
+                            answer.putObject("error").put("type", "network").put("message", String.valueOf(e.getMessage()));
+                        }
+                    }
                     case "done" -> {
                         if (outcome == null && call != null && call.isObject()) {
                             outcome = call;
@@ -228,6 +248,8 @@ final class JsProgram implements Program {
                     }
                     default -> throw new InvalidTaskException("unknown host call " + op);
                 }
+            } catch (PermissionDeniedException e) {
+                fail(answer, ErrorType.PERMISSION_DENIED, e.getMessage());
             } catch (InvalidTaskException e) {
                 fail(answer, ErrorType.INVALID_TASK, e.getMessage());
             } catch (JsonProcessingException e) {
@@ -237,6 +259,41 @@ final class JsProgram implements Program {
                 throw new ChicoryInterruptedException("interrupted while waiting in a host call");
             }
             return answer.toString();
+        }
+
+        /** The guest's fs module: every path goes through the task's mounts (SandboxFiles). */
+        private void files(JsonNode call, ObjectNode answer) {
+            if (!configured) {
+                throw new InvalidTaskException("a file was accessed before the task was configured");
+            }
+            String path = call.path("path").asText();
+            try {
+                switch (call.path("op").asText()) {
+                    case "read" -> {
+                        byte[] data = files.read(path);
+                        if (call.path("text").asBoolean()) {
+                            answer.put("value", new String(data, StandardCharsets.UTF_8));
+                        } else {
+                            answer.put("base64", Base64.getEncoder().encodeToString(data));
+                        }
+                    }
+                    case "write", "append" -> files.write(path, call.has("base64")
+                            ? Base64.getDecoder().decode(call.path("base64").asText())
+                            : call.path("text").asText().getBytes(StandardCharsets.UTF_8), call.path("op").asText().equals("append"));
+                    case "list" -> answer.set("value", JSON.valueToTree(files.list(path)));
+                    case "stat" -> answer.set("value", JSON.valueToTree(files.stat(path)));
+                    case "exists" -> answer.put("value", files.exists(path));
+                    case "mkdir" -> files.mkdir(path, call.path("recursive").asBoolean());
+                    case "remove" -> files.remove(path);
+                    case "rename" -> files.rename(path, call.path("to").asText());
+                    default -> throw new InvalidTaskException("unknown file operation " + call.path("op"));
+                }
+                answer.put("ok", true);
+            } catch (IOException | FileAccessException | IllegalArgumentException e) {
+                answer.put("ok", false);
+                answer.put("code", SandboxFiles.errorCode(e));
+                answer.put("message", String.valueOf(e.getMessage()));
+            }
         }
 
         private void configure(JsonNode call, ObjectNode answer) {
