@@ -1,6 +1,7 @@
 package io.capsule.python;
 
 import io.capsule.core.options.InvalidTaskException;
+import io.capsule.core.project.ProjectSources;
 import io.capsule.core.spi.ProgramSource;
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,10 +31,39 @@ final class GuestTree implements AutoCloseable {
 
     private final Path dir;
     private final Path entry;
+    /** False for a prepared tree (a cache entry or an artifact): its owner deletes it, not us. */
+    private final boolean owned;
 
     private GuestTree(Path dir, Path entry) {
+        this(dir, entry, true);
+    }
+
+    private GuestTree(Path dir, Path entry, boolean owned) {
         this.dir = dir;
         this.entry = entry;
+        this.owned = owned;
+    }
+
+    /**
+     * Writes a complete guest tree (harness, SDK, the project's sources under {@code app/}) into {@code dir}:
+     * the Python runtime's prepared form of a program.
+     */
+    static void prepare(ProjectSources sources, Path entry, Path dir) throws IOException {
+        if (!sources.contains(entry)) {
+            throw new InvalidTaskException("Entry file " + entry + " is not a Python source file of the project");
+        }
+        writeHarness(dir);
+        Path app = dir.resolve(APP);
+        Files.createDirectories(app);
+        sources.writeTo(app);
+    }
+
+    /** Uses a tree {@link #prepare} wrote, in place; it is never changed or deleted through this object. */
+    static GuestTree prepared(Path dir, Path entry) {
+        if (!Files.isRegularFile(dir.resolve(APP).resolve(entry.toString())) || !Files.isRegularFile(dir.resolve("guest.py"))) {
+            throw new InvalidTaskException("Prepared program in " + dir + " has no " + entry);
+        }
+        return new GuestTree(dir, entry, false);
     }
 
     static GuestTree create(ProgramSource source) {
@@ -138,6 +168,9 @@ final class GuestTree implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!owned) {
+            return;
+        }
         try (Stream<Path> files = Files.walk(dir)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {

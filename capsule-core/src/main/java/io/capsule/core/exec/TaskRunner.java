@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.capsule.core.Envelope;
 import io.capsule.core.ErrorType;
 import io.capsule.core.Execution;
+import io.capsule.core.TaskAttempt;
 import io.capsule.core.TaskError;
 import io.capsule.core.options.InvalidTaskException;
 import io.capsule.core.options.Limits;
@@ -34,6 +35,8 @@ public final class TaskRunner {
     private final boolean entry;
     private Limits startLimits;
     private String taskName;
+    private final long taskId;
+    private Long parentTaskId;
 
     private TaskRunner(Run run, String requestedName, JsonNode args, JsonNode kwargs, int depth, Limits limits, boolean entry) {
         this.run = run;
@@ -44,6 +47,7 @@ public final class TaskRunner {
         this.depth = depth;
         this.startLimits = limits;
         this.entry = entry;
+        this.taskId = run.nextTaskId();
     }
 
     /**
@@ -68,19 +72,23 @@ public final class TaskRunner {
             out = new BoundedCapture(Run.CAPTURE_LIMIT, run.stdout);
             err = new BoundedCapture(Run.CAPTURE_LIMIT, run.stderr);
             Attempt attempt = new Attempt(startLimits, run.timers);
+            TaskAttempt info = attemptInfo(attemptNo);
+            run.listener.attemptCreated(info);
             try {
-                outcome = runAttempt(attemptNo, attempt, out, err);
+                outcome = runAttempt(attemptNo, attempt, out, err, info);
             } catch (InterruptedException e) {
                 // The caller (a parent task) was stopped: stop this task too and report why.
                 attempt.stop(new TaskError(ErrorType.INTERNAL_ERROR, "Parent task stopped"));
                 Thread.currentThread().interrupt();
                 outcome = AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Parent task stopped before this task finished",
                         taskName, null, null);
+                run.listener.attemptFinished(info, outcome.error(), null, null);
                 break;
             }
             if (outcome.taskName() != null) {
                 taskName = outcome.taskName();
             }
+            run.listener.attemptFinished(attemptInfo(attemptNo), outcome.error(), outcome.fuelConsumed(), outcome.ramUsed());
             maxRetries = attempt.limits().maxRetries();
             if (outcome.error() == null || !outcome.error().type().retryable() || attemptNo >= maxRetries
                     || run.cancelled()) {
@@ -99,7 +107,12 @@ public final class TaskRunner {
         return envelope;
     }
 
-    private AttemptOutcome runAttempt(int attemptNo, Attempt attempt, BoundedCapture out, BoundedCapture err) throws InterruptedException {
+    private TaskAttempt attemptInfo(int attemptNo) {
+        return new TaskAttempt(run.id, taskId, parentTaskId, taskName, attemptNo, depth);
+    }
+
+    private AttemptOutcome runAttempt(int attemptNo, Attempt attempt, BoundedCapture out, BoundedCapture err,
+            TaskAttempt info) throws InterruptedException {
         Map<String, String> env = environmentFor(startLimits);
         AttemptSpec spec = new AttemptSpec(attemptNo, entry ? requestedName : taskName, args, kwargs, startLimits, env, out, err);
         Bridge bridge = new Bridge(attempt);
@@ -108,7 +121,7 @@ public final class TaskRunner {
             if (startLimits.timeout() != null) {
                 attempt.applyLimits(startLimits);
             }
-            run.guestThreads.execute(() -> runGuest(attempt, spec, bridge));
+            run.guestThreads.execute(() -> runGuest(attempt, spec, bridge, info));
             return attempt.outcome().get();
         } catch (ExecutionException e) {
             LOG.error("attempt of task {} failed in the host", taskName, e.getCause());
@@ -118,11 +131,12 @@ public final class TaskRunner {
         }
     }
 
-    private void runGuest(Attempt attempt, AttemptSpec spec, Bridge bridge) {
+    private void runGuest(Attempt attempt, AttemptSpec spec, Bridge bridge, TaskAttempt info) {
         if (!attempt.enter()) {
             return;
         }
         try {
+            run.listener.attemptRunning(info);
             attempt.finish(run.program.runAttempt(spec, bridge));
         } catch (StackOverflowError e) {
             attempt.finish(AttemptOutcome.failure(ErrorType.TASK_ERROR,
@@ -212,6 +226,7 @@ public final class TaskRunner {
                 return Envelope.failure(new TaskError(ErrorType.INVALID_TASK, e.getMessage()), none);
             }
             TaskRunner child = new TaskRunner(run, name, callArgs, callKwargs, depth + 1, childLimits, false);
+            child.parentTaskId = taskId;
             Envelope envelope = child.execute();
             if (Thread.currentThread().isInterrupted()) {
                 throw new InterruptedException("parent task stopped");
