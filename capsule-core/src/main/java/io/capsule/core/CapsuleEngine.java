@@ -129,6 +129,7 @@ public final class CapsuleEngine implements AutoCloseable {
      * without running anything. Throws {@link InvalidTaskException} for a program that cannot be loaded.
      */
     public Prepared prepare(TaskRequest request) throws IOException {
+        TaskListener listener = request.listener();
         if (request.file() == null) {
             throw new InvalidTaskException("Only a file can be prepared ahead of time");
         }
@@ -137,14 +138,14 @@ public final class CapsuleEngine implements AutoCloseable {
         if (runtime.preparedFormat() == null) {
             throw new InvalidTaskException("The " + runtime.name() + " runtime does not prepare programs ahead of time");
         }
-        ProjectCache.Entry entry = cached(runtime, source);
+        ProjectCache.Entry entry = cached(runtime, source, listener);
         try (Program warm = runtime.loadPrepared(source, entry.dir())) {
             // Loading once builds whatever the runtime keeps per machine (the warm-start snapshot).
         }
         return new Prepared(runtime.name(), runtime.preparedFormat(), source.entry(), entry.dir(), entry.reused());
     }
 
-    private ProjectCache.Entry cached(GuestRuntime runtime, ProgramSource source) throws IOException {
+    private ProjectCache.Entry cached(GuestRuntime runtime, ProgramSource source, TaskListener listener) throws IOException {
         ProjectSources sources = ProjectSources.scan(source.projectRoot(), runtime::isSource);
         if (!sources.contains(source.entry())) {
             throw new InvalidTaskException("Entry file " + source.entry() + " is not a " + runtime.name()
@@ -152,7 +153,10 @@ public final class CapsuleEngine implements AutoCloseable {
         }
         String key = cacheKey(runtime.preparedFormat(), source.entry().toString().replace('\\', '/'), sources.digest());
         return ProjectCache.of(source.projectRoot()).getOrBuild(runtime.name(), key,
-                dir -> runtime.prepare(source, sources, dir));
+                dir -> {
+                    listener.preparing(source.entry().toString());
+                    runtime.prepare(source, sources, dir);
+                });
     }
 
     private static String cacheKey(String... parts) {
@@ -181,7 +185,7 @@ public final class CapsuleEngine implements AutoCloseable {
             if (runtime.preparedFormat() != null) {
                 ProjectCache.Entry entry;
                 try {
-                    entry = cached(runtime, source);
+                    entry = cached(runtime, source, listener);
                 } catch (IOException e) {
                     // A read-only project or a full disk must not stop the run: prepare it privately.
                     LOG.warn("cannot use the project cache under {}: {}", source.projectRoot(), e.toString());

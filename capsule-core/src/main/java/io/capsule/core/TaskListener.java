@@ -25,6 +25,9 @@ public interface TaskListener {
      */
     default void attemptFinished(TaskAttempt attempt, TaskError error, Long fuelConsumed, Long ramUsed) {}
 
+    /** The program has no usable prepared form yet: it is being prepared now (first run, or sources changed). */
+    default void preparing(String program) {}
+
     /**
      * The program was loaded, before its first attempt: {@code reused} is true when a prepared form from
      * the project's cache was used, false when it was prepared now (or cannot be cached).
@@ -48,6 +51,11 @@ public interface TaskListener {
             @Override
             public void finished(Envelope envelope, int depth) {
                 list.forEach(l -> l.finished(envelope, depth));
+            }
+
+            @Override
+            public void preparing(String program) {
+                list.forEach(l -> l.preparing(program));
             }
 
             @Override

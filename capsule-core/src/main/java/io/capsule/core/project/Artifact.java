@@ -84,6 +84,22 @@ public record Artifact(String runtime, String preparedFormat, Path entry, Path d
         }
     }
 
+    /** Reads only the manifest (runtime, entry, defaults, ceilings); {@link #dir} is null. Nothing is checked but its form. */
+    public static Artifact inspect(Path file) throws IOException {
+        try (ZipInputStream zip = new ZipInputStream(Files.newInputStream(file))) {
+            for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
+                if (e.getName().equals(MANIFEST)) {
+                    return fromManifest(file, JSON.readTree(zip.readNBytes(1 << 20)), null);
+                }
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IOException("artifact not found: " + file);
+        } catch (java.util.zip.ZipException e) {
+            throw bad(file, "not a readable zip file (" + e.getMessage() + ")");
+        }
+        throw bad(file, "no " + MANIFEST);
+    }
+
     /** Extracts {@code file} into the empty directory {@code into} and checks it; throws when it is not a sound artifact. */
     public static Artifact open(Path file, Path into) throws IOException {
         JsonNode manifest = null;
@@ -122,9 +138,7 @@ public record Artifact(String runtime, String preparedFormat, Path entry, Path d
         if (manifest == null || !manifest.isObject()) {
             throw bad(file, "no " + MANIFEST);
         }
-        if (manifest.path("format").asInt() != FORMAT) {
-            throw bad(file, "artifact format " + manifest.path("format") + " is not supported (expected " + FORMAT + ")");
-        }
+        Artifact artifact = fromManifest(file, manifest, filesDir);
         Map<String, String> expected = new TreeMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = manifest.path("files").fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> f = it.next();
@@ -133,6 +147,13 @@ public record Artifact(String runtime, String preparedFormat, Path entry, Path d
         Map<String, String> actual = Files.isDirectory(filesDir) ? ProjectCache.checksums(filesDir) : Map.of();
         if (!actual.equals(expected)) {
             throw bad(file, "its files do not match its manifest (damaged or altered)");
+        }
+        return artifact;
+    }
+
+    private static Artifact fromManifest(Path file, JsonNode manifest, Path filesDir) throws IOException {
+        if (!manifest.isObject() || manifest.path("format").asInt() != FORMAT) {
+            throw bad(file, "artifact format " + manifest.path("format") + " is not supported (expected " + FORMAT + ")");
         }
         String entryName = manifest.path("entry").asText();
         Path entry = Path.of(entryName).normalize();
