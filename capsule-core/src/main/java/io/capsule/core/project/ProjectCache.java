@@ -5,9 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -106,8 +103,11 @@ public final class ProjectCache {
             writeManifest(staging, key);
             try {
                 Files.move(staging, entry, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
-                // Another run published the same entry first; use it if it checks out, else ours is as good.
+            } catch (IOException e) {
+                if (!Files.isDirectory(entry)) {
+                    throw e;
+                }
+                // Another run published the same entry first: use it if it checks out.
                 if (check(entry, key) != null) {
                     throw new IOException("cache entry " + entry + " is being rebuilt by another run; try again", e);
                 }
