@@ -54,6 +54,10 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print task lifecycle lines on stderr.")
     boolean verbose;
 
+    @Option(names = "--project", paramLabel = "DIR",
+            description = "The project of \"source\" requests (its capsule.toml, its trace); default: the current directory.")
+    Path projectDir = Path.of("");
+
     private final Map<Path, TraceRecorder> traces = new ConcurrentHashMap<>();
     private PrintStream out;
 
@@ -115,7 +119,7 @@ final class WorkerCommand implements Callable<Integer> {
                     project = ProjectContext.ofFile(file);
                     request = TaskRequest.file(file);
                 } else {
-                    project = ProjectContext.ofDirectory(Path.of(""));
+                    project = ProjectContext.ofDirectory(projectDir);
                     request = TaskRequest.source(req.path("name").asText("main.py"), req.get("source").asText())
                             .projectRoot(project.root());
                 }
