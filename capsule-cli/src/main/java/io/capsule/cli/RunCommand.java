@@ -84,7 +84,8 @@ class RunCommand implements Callable<Integer> {
         if (verbose) {
             listeners.add(new VerboseListener(err));
         }
-        TraceRecorder trace = target.project().openTrace(err);
+        // No trace (and no .capsule/ directory) for a file that does not exist.
+        TraceRecorder trace = Files.isRegularFile(file) ? target.project().openTrace(err) : null;
         if (trace != null) {
             listeners.add(trace);
         }
