@@ -34,7 +34,8 @@ class RunCommand implements Callable<Integer> {
     CapsuleCli parent;
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "FILE",
-            description = "The program to run (.py); default: [workflow].entrypoint of capsule.toml.")
+            description = "run: the program (.py; default: [workflow].entrypoint of capsule.toml); "
+                    + "exec: the artifact made by 'capsule build'.")
     Path file;
 
     @Parameters(index = "1..*", paramLabel = "ARGS", description = "Arguments passed to the task, as strings.")
