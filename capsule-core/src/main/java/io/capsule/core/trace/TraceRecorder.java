@@ -196,12 +196,21 @@ public final class TraceRecorder implements TaskListener, AutoCloseable {
 
     private void writeLoop() {
         List<Change> batch = new ArrayList<>(BATCH);
+        boolean stopping = false;
         while (true) {
-            try {
-                batch.add(queue.take());
-            } catch (InterruptedException e) {
-                if (queue.isEmpty()) {
+            if (stopping) {
+                // Closing: write what is still queued, then stop without waiting for more.
+                Change c = queue.poll();
+                if (c == null) {
                     return;
+                }
+                batch.add(c);
+            } else {
+                try {
+                    batch.add(queue.take());
+                } catch (InterruptedException e) {
+                    stopping = true;
+                    continue;
                 }
             }
             queue.drainTo(batch, BATCH - batch.size());
