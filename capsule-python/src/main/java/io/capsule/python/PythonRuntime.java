@@ -65,7 +65,12 @@ public final class PythonRuntime implements GuestRuntime {
 
     @Override
     public Program load(ProgramSource source) throws InvalidTaskException {
-        return new PythonProgram(Holder.IMAGE.template(), Holder.IMAGE.snapshot(), GuestTree.create(source));
+        return program(GuestTree.create(source));
+    }
+
+    /** Every program, prepared or not, runs on the same template and snapshot. */
+    private static Program program(GuestTree tree) {
+        return new PythonProgram(Holder.IMAGE.template(), Holder.IMAGE.snapshot(), tree);
     }
 
     /** The prepared form is a whole guest tree, so it changes with the harness: its key is part of the format. */
@@ -85,6 +90,6 @@ public final class PythonRuntime implements GuestRuntime {
 
     @Override
     public Program loadPrepared(ProgramSource source, Path dir) throws InvalidTaskException {
-        return new PythonProgram(Holder.IMAGE.template(), Holder.IMAGE.snapshot(), GuestTree.prepared(dir, source.entry()));
+        return program(GuestTree.prepared(dir, source.entry()));
     }
 }
