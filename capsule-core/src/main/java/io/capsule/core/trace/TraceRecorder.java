@@ -57,7 +57,8 @@ public final class TraceRecorder implements TaskListener, AutoCloseable {
 
     private final Path file;
     private final int keepRuns;
-    private final Connection db;
+    /** Opened by the writer thread: loading SQLite's native library takes about a second in a cold JVM. */
+    private Connection db;
     private final LinkedBlockingQueue<Change> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
     private final Object progress = new Object();
@@ -66,25 +67,32 @@ public final class TraceRecorder implements TaskListener, AutoCloseable {
     private long insertsSincePrune;
     private volatile boolean closed;
 
-    private TraceRecorder(Path file, int keepRuns, Connection db) {
+    private TraceRecorder(Path file, int keepRuns) {
         this.file = file;
         this.keepRuns = keepRuns;
-        this.db = db;
         this.writer = new Thread(this::writeLoop, "capsule-trace-writer");
         writer.setDaemon(true);
-        writer.start();
     }
 
-    /** Opens (or creates) the trace file; a file that is not a readable database is moved aside. */
+    /**
+     * Starts recording into {@code file} (created if missing; a file that is not a readable database is
+     * moved aside). Returns at once: the file is opened in the background, and changes queue up meanwhile.
+     */
     public static TraceRecorder open(Path file) throws IOException {
         return open(file, DEFAULT_KEEP_RUNS);
     }
 
     public static TraceRecorder open(Path file, int keepRuns) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
-        Connection db;
+        TraceRecorder recorder = new TraceRecorder(file, keepRuns);
+        recorder.enqueue(Change.PRUNE);
+        recorder.writer.start();
+        return recorder;
+    }
+
+    private static Connection openOrReplace(Path file) throws IOException {
         try {
-            db = connect(file);
+            return connect(file);
         } catch (SQLException e) {
             Path aside = file.resolveSibling(file.getFileName() + ".corrupt-" + System.currentTimeMillis());
             LOG.warn("trace file {} is unreadable ({}); moved to {}", file, e.getMessage(), aside);
@@ -92,17 +100,11 @@ public final class TraceRecorder implements TaskListener, AutoCloseable {
             Files.deleteIfExists(file.resolveSibling(file.getFileName() + "-wal"));
             Files.deleteIfExists(file.resolveSibling(file.getFileName() + "-shm"));
             try {
-                db = connect(file);
+                return connect(file);
             } catch (SQLException again) {
                 throw new IOException("cannot create trace file " + file + ": " + again.getMessage(), again);
             }
         }
-        TraceRecorder recorder = new TraceRecorder(file, keepRuns, db);
-        recorder.queue.add(Change.PRUNE);
-        synchronized (recorder.progress) {
-            recorder.queued++;
-        }
-        return recorder;
     }
 
     static Connection connect(Path file) throws SQLException {
@@ -187,14 +189,26 @@ public final class TraceRecorder implements TaskListener, AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (writer.isAlive()) {
+            return; // still busy (a long lock by another process): the daemon thread goes on alone
+        }
         try {
-            db.close();
+            if (db != null) {
+                db.close();
+            }
         } catch (SQLException e) {
             LOG.warn("closing trace file {}: {}", file, e.getMessage());
         }
     }
 
     private void writeLoop() {
+        try {
+            db = openOrReplace(file);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("not recording task attempts: {}", e.getMessage());
+            closed = true;
+            return;
+        }
         List<Change> batch = new ArrayList<>(BATCH);
         boolean stopping = false;
         while (true) {
