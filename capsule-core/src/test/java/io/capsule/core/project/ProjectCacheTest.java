@@ -57,8 +57,15 @@ class ProjectCacheTest {
     }
 
     @Test
-    void scanTakesOnlySourcesAndSkipsHiddenAndVendorDirectories() {
-        ProjectSources s = scan();
+    void scanTakesOnlySourcesAndSkipsHiddenAndVendorDirectoriesAndSymlinks() throws IOException {
+        Path outside = Files.writeString(project.resolveSibling(project.getFileName() + "-outside.py"), "secret = 1\n");
+        Files.createSymbolicLink(project.resolve("linked.py"), outside);
+        ProjectSources s;
+        try {
+            s = scan();
+        } finally {
+            Files.deleteIfExists(outside);
+        }
         assertThat(s.files()).extracting(ProjectSources.SourceFile::path).containsExactly("lib/util.py", "main.py");
         assertThat(s.contains(Path.of("main.py"))).isTrue();
         assertThat(s.contains(Path.of("notes.txt"))).isFalse();
@@ -134,6 +141,22 @@ class ProjectCacheTest {
         assertThat(get(scan()).reused()).isFalse();
         assertThat(builds).hasValue(5);
         assertThat(get(scan()).reused()).isTrue();
+    }
+
+    @Test
+    void aSymlinkPlantedInAnEntryIsNotFollowedButRebuilt() throws IOException {
+        ProjectCache.Entry e = get(scan());
+        Path secret = Files.writeString(project.resolveSibling(project.getFileName() + "-secret.txt"), "host secret");
+        try {
+            Files.delete(e.dir().resolve("main.py"));
+            Files.createSymbolicLink(e.dir().resolve("main.py"), secret);
+            ProjectCache.Entry again = get(scan());
+            assertThat(again.reused()).isFalse();
+            assertThat(Files.isSymbolicLink(again.dir().resolve("main.py"))).isFalse();
+            assertThat(Files.readString(again.dir().resolve("main.py"))).isEqualTo("print(1)\n");
+        } finally {
+            Files.deleteIfExists(secret);
+        }
     }
 
     @Test
