@@ -73,6 +73,11 @@ public final class PythonRuntime implements GuestRuntime {
         return new PythonProgram(Holder.IMAGE.template(), Holder.IMAGE.snapshot(), tree);
     }
 
+    @Override
+    public boolean isSource(Path relativePath) {
+        return GuestTree.isSource(relativePath);
+    }
+
     /** The prepared form is a whole guest tree, so it changes with the harness: its key is part of the format. */
     @Override
     public String preparedFormat() {
