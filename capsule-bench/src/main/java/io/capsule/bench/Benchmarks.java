@@ -4,6 +4,9 @@ import io.capsule.core.CapsuleEngine;
 import io.capsule.core.Envelope;
 import io.capsule.core.TaskHandle;
 import io.capsule.core.TaskRequest;
+import io.capsule.core.options.TaskDefaults;
+import io.capsule.core.options.Units;
+import io.capsule.python.PythonRuntime;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,20 +24,27 @@ import java.util.concurrent.TimeUnit;
 public final class Benchmarks {
     private static final String TRIVIAL = "def main():\n    return 1\n";
     private static final String IMPORTS = "import json, dataclasses, typing, re\n\ndef main():\n    return 1\n";
+    /** compute.py runs plain python3 too, so it declares no options: its fuel comes from the defaults. */
+    private static final TaskDefaults HIGH_COMPUTE = new TaskDefaults(Units.FUEL_HIGH, null, null, null);
 
     private final Path root;
     private final boolean quick;
+    /** With {@code --only=NAME}, the one figure to run (warm, imports, throughput, compute, fuel, cli). */
+    private final String only;
     private final List<String[]> rows = new ArrayList<>();
 
-    private Benchmarks(Path root, boolean quick) {
+    private Benchmarks(Path root, boolean quick, String only) {
         this.root = root;
         this.quick = quick;
+        this.only = only;
     }
 
     public static void main(String[] args) throws Exception {
         Path root = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
         boolean quick = Arrays.asList(args).contains("--quick");
-        new Benchmarks(root, quick).runAll();
+        String only = Arrays.stream(args).filter(a -> a.startsWith("--only=")).map(a -> a.substring(7)).findFirst()
+                .orElse(null);
+        new Benchmarks(root, quick, only).runAll();
     }
 
     private void runAll() throws Exception {
@@ -42,13 +52,30 @@ public final class Benchmarks {
                 System.getProperty("java.vm.name"), quick ? " (quick)" : "");
         double nativeStart = median(nativeRuns(quick ? 5 : 15, "python3", "-c", TRIVIAL + "main()\n"));
         try (CapsuleEngine engine = CapsuleEngine.builder().build()) {
-            warmStart(engine, nativeStart);
-            imports(engine);
-            throughput(engine, nativeStart);
-            compute(engine);
+            if (selected("warm")) {
+                warmStart(engine, nativeStart);
+            }
+            if (selected("imports")) {
+                imports(engine);
+            }
+            if (selected("throughput")) {
+                throughput(engine, nativeStart);
+            }
+            if (selected("compute")) {
+                compute(engine);
+            }
+            if (selected("fuel")) {
+                fuelOverhead(engine);
+            }
         }
-        coldCli();
+        if (selected("cli")) {
+            coldCli();
+        }
         print();
+    }
+
+    private boolean selected(String figure) {
+        return only == null || only.equals(figure);
     }
 
     private void warmStart(CapsuleEngine engine, double nativeStartMs) throws Exception {
@@ -96,17 +123,43 @@ public final class Benchmarks {
         double[] inCapsule = new double[n];
         double[] natively = new double[n];
         for (int i = 0; i < n; i++) {
-            Envelope e = engine.run(TaskRequest.file(program).build());
-            if (!e.success()) {
-                throw new IllegalStateException("compute benchmark failed: " + e.toJson());
-            }
-            inCapsule[i] = e.result().get("seconds").asDouble() * 1000;
+            inCapsule[i] = computeMs(engine, program);
             String out = nativeOutput("python3", program.toString());
             natively[i] = Double.parseDouble(out.replaceAll(".*\"seconds\": ([0-9.eE-]+).*", "$1").strip()) * 1000;
         }
         double c = median(inCapsule);
         double p = median(natively);
         row("compute, bench/programs/compute.py (in-program time)", ms(c), "python3 " + ms(p), ratio(c, p), "<= 6x");
+    }
+
+    /**
+     * What fuel metering costs: the same CPU-heavy program on the metered runtime and on CPython exactly
+     * as shipped (unmetered), alternating, each after a warm-up run, in-program time.
+     */
+    private void fuelOverhead(CapsuleEngine metered) throws Exception {
+        Path program = root.resolve("bench/programs/compute.py");
+        int n = quick ? 2 : 5;
+        try (CapsuleEngine unmetered = CapsuleEngine.builder().runtime(PythonRuntime.unmetered()).build()) {
+            computeMs(metered, program);
+            computeMs(unmetered, program);
+            double[] on = new double[n];
+            double[] off = new double[n];
+            for (int i = 0; i < n; i++) {
+                off[i] = computeMs(unmetered, program);
+                on[i] = computeMs(metered, program);
+            }
+            double m = median(on);
+            double u = median(off);
+            row("fuel metering, compute.py metered vs unmetered", ms(m), "unmetered " + ms(u), ratio(m, u), "<= 1.15x");
+        }
+    }
+
+    private static double computeMs(CapsuleEngine engine, Path program) throws Exception {
+        Envelope e = engine.run(TaskRequest.file(program).defaults(HIGH_COMPUTE).build());
+        if (!e.success()) {
+            throw new IllegalStateException("compute benchmark failed: " + e.toJson());
+        }
+        return e.result().get("seconds").asDouble() * 1000;
     }
 
     private void coldCli() throws Exception {

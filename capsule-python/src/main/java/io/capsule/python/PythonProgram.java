@@ -25,6 +25,8 @@ import io.capsule.wasm.CappedMemory;
 import io.capsule.wasm.Sandbox;
 import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.WasmTemplate;
+import io.capsule.wasm.fuel.FuelExhaustedException;
+import io.capsule.wasm.fuel.FuelMeter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -75,7 +77,11 @@ final class PythonProgram implements Program {
         CallHandler calls = new CallHandler(host);
         Sandbox sandbox;
         try {
-            sandbox = Sandbox.builder(template)
+            Sandbox.Builder builder = Sandbox.builder(template);
+            if (template.isMetered()) {
+                builder.fuel(spec.limits().fuel());
+            }
+            sandbox = builder
                     .guestRoot(GuestTree.GUEST_ROOT, tree.dir())
                     .stdout(spec.stdout())
                     .stderr(spec.stderr())
@@ -90,6 +96,7 @@ final class PythonProgram implements Program {
                     label, null, null);
         }
         calls.memory = sandbox.memory();
+        calls.fuel = sandbox.fuelMeter();
         try (sandbox) {
             String response = execute(sandbox, request(spec));
             if (response == null) {
@@ -97,19 +104,24 @@ final class PythonProgram implements Program {
                 return classify(sandbox, ErrorType.TASK_ERROR, message, label);
             }
             return outcome(sandbox, JSON.readTree(response), label);
+        } catch (FuelExhaustedException e) {
+            return AttemptOutcome.failure(ErrorType.FUEL_EXHAUSTED, "Task exceeded its fuel budget of " + e.budget()
+                    + " units", calls.task != null ? calls.task : label, sandbox.memory().bytesUsed(), sandbox.fuelConsumed());
         } catch (ChicoryInterruptedException e) {
             // The host stopped the attempt (deadline or cancel); it already knows why.
-            return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+            return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
+                    sandbox.fuelConsumed());
         } catch (TrapException e) {
             return classify(sandbox, ErrorType.TASK_ERROR, "The Python runtime trapped: " + e.getMessage(), label);
         } catch (ChicoryException e) {
             if (Thread.currentThread().isInterrupted()) {
-                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
+                        sandbox.fuelConsumed());
             }
             return classify(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
         } catch (JsonProcessingException e) {
             return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "The Python harness answered with bad JSON: "
-                    + e.getOriginalMessage(), label, sandbox.memory().bytesUsed(), null);
+                    + e.getOriginalMessage(), label, sandbox.memory().bytesUsed(), sandbox.fuelConsumed());
         }
     }
 
@@ -176,7 +188,7 @@ final class PythonProgram implements Program {
         String task = response.path("task").isTextual() ? response.path("task").asText() : label;
         long ram = sandbox.memory().bytesUsed();
         if (response.path("ok").asBoolean()) {
-            return AttemptOutcome.success(response.get("result"), task, ram, null);
+            return AttemptOutcome.success(response.get("result"), task, ram, sandbox.fuelConsumed());
         }
         JsonNode error = response.path("error");
         String kind = error.path("type").asText();
@@ -203,7 +215,7 @@ final class PythonProgram implements Program {
         } else if (claimed == ErrorType.MEMORY_EXHAUSTED) {
             type = ErrorType.TASK_ERROR;
         }
-        return AttemptOutcome.failure(type, message, task, memory.bytesUsed(), null);
+        return AttemptOutcome.failure(type, message, task, memory.bytesUsed(), sandbox.fuelConsumed());
     }
 
     /** The Trino build reports errors of its own C glue through this import. */
@@ -223,6 +235,9 @@ final class PythonProgram implements Program {
     private static final class CallHandler {
         private final HostBridge host;
         CappedMemory memory;
+        FuelMeter fuel;
+        /** The task the guest reported running, once it has. */
+        String task;
 
         CallHandler(HostBridge host) {
             this.host = host;
@@ -259,6 +274,11 @@ final class PythonProgram implements Program {
             }
             String task = call.path("task").asText();
             Limits limits = host.configure(task, call.get("options"));
+            this.task = task;
+            if (fuel != null) {
+                // Fuel the harness spent loading the program counts against the task's own budget.
+                fuel.lowerBudget(limits.fuel());
+            }
             if (!memory.lowerCap(CappedMemory.pagesFor(limits.ramBytes()))) {
                 throw new InvalidTaskException("task '" + task + "': ram " + Units.formatSize(limits.ramBytes())
                         + " is less than the " + Units.formatSize(memory.bytesUsed())

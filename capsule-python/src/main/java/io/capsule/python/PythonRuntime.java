@@ -6,6 +6,8 @@ import io.capsule.core.spi.Program;
 import io.capsule.core.project.ProjectSources;
 import io.capsule.core.spi.ProgramSource;
 import io.capsule.wasm.SnapshotCache;
+import io.capsule.wasm.WasmTemplate;
+import io.capsule.wasm.fuel.MeteredMachines;
 import io.trino.wasm.python.PythonMachine;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,9 +19,35 @@ import java.nio.file.Path;
  */
 public final class PythonRuntime implements GuestRuntime {
     private static final String MODULE_RESOURCE = "/io/trino/wasm/python/Python.meta";
+    /** The compiled CPython's checkpoint helper (see MeteredMachines). */
+    private static final String CHECKPOINT_CLASS = "io.trino.wasm.python.PythonMachineShaded";
+
+    private final boolean metered;
+
+    /** Python with fuel metering: the runtime tasks run on. */
+    public PythonRuntime() {
+        this(true);
+    }
+
+    private PythonRuntime(boolean metered) {
+        this.metered = metered;
+    }
+
+    /**
+     * CPython exactly as shipped, without fuel metering: {@code compute} is not enforced and
+     * {@code fuel_consumed} is null. Only for measuring what metering costs (capsule-bench).
+     */
+    public static PythonRuntime unmetered() {
+        return new PythonRuntime(false);
+    }
 
     /** Parsing the 30 MB module and reading the snapshot take a moment: once per process, on first use. */
     private static final class Holder {
+        static {
+            // Before anything loads the compiled CPython's checkpoint helper unmetered.
+            MeteredMachines.meter(PythonMachine.class, CHECKPOINT_CLASS);
+        }
+
         static final SnapshotCache.WarmImage IMAGE = SnapshotCache.load("python", snapshotKey(),
                 () -> {
                     InputStream in = PythonMachine.class.getResourceAsStream(MODULE_RESOURCE);
@@ -30,6 +58,11 @@ public final class PythonRuntime implements GuestRuntime {
                 },
                 PythonMachine::new,
                 PythonProgram::warmSnapshot);
+        static final WasmTemplate METERED = IMAGE.template().metered(MeteredMachines.CALIBRATED_FUEL_PER_CHECKPOINT);
+    }
+
+    private static final class Unmetered {
+        static final WasmTemplate TEMPLATE = Holder.IMAGE.template().withMachine(MeteredMachines.unmetered(PythonMachine.class));
     }
 
     /** What the warm snapshot depends on: the CPython build and the harness sources. */
@@ -68,9 +101,10 @@ public final class PythonRuntime implements GuestRuntime {
         return program(GuestTree.create(source));
     }
 
-    /** Every program, prepared or not, runs on the same template and snapshot. */
-    private static Program program(GuestTree tree) {
-        return new PythonProgram(Holder.IMAGE.template(), Holder.IMAGE.snapshot(), tree);
+    /** Every program, prepared or not, runs on the same (metered) template and snapshot. */
+    private Program program(GuestTree tree) {
+        WasmTemplate template = metered ? Holder.METERED : Unmetered.TEMPLATE;
+        return new PythonProgram(template, Holder.IMAGE.snapshot(), tree);
     }
 
     @Override

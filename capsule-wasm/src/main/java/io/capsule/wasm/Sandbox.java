@@ -9,6 +9,7 @@ import com.dylibso.chicory.wasi.WasiPreview1;
 import com.dylibso.chicory.wasm.types.MemoryLimits;
 import io.capsule.wasm.fs.Errno;
 import io.capsule.wasm.fs.GuestFileSystem;
+import io.capsule.wasm.fuel.FuelMeter;
 import java.io.OutputStream;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -31,11 +32,13 @@ public final class Sandbox implements AutoCloseable {
     private final Instance instance;
     private final CappedMemory memory;
     private final WasiPreview1 wasi;
+    private final FuelMeter fuel;
 
-    private Sandbox(Instance instance, CappedMemory memory, WasiPreview1 wasi) {
+    private Sandbox(Instance instance, CappedMemory memory, WasiPreview1 wasi, FuelMeter fuel) {
         this.instance = instance;
         this.memory = memory;
         this.wasi = wasi;
+        this.fuel = fuel;
     }
 
     public static Builder builder(WasmTemplate template) {
@@ -50,8 +53,30 @@ public final class Sandbox implements AutoCloseable {
         return memory;
     }
 
+    /**
+     * An export of the instance. With a fuel budget, calls through it charge this sandbox's meter (on
+     * the calling thread) and throw {@link io.capsule.wasm.fuel.FuelExhaustedException} once it is spent.
+     */
     public ExportFunction export(String name) {
-        return instance.export(name);
+        ExportFunction f = instance.export(name);
+        if (fuel == null) {
+            return f;
+        }
+        return args -> {
+            try (FuelMeter.Scope charged = fuel.enter()) {
+                return f.apply(args);
+            }
+        };
+    }
+
+    /** The fuel meter, or null when the sandbox was built without a budget. */
+    public FuelMeter fuelMeter() {
+        return fuel;
+    }
+
+    /** Fuel consumed by calls through {@link #export} so far, or null when not metered. */
+    public Long fuelConsumed() {
+        return fuel == null ? null : fuel.consumed();
     }
 
     @Override
@@ -69,6 +94,7 @@ public final class Sandbox implements AutoCloseable {
         private long memoryCapBytes = (long) MAX_PAGES * CappedMemory.PAGE_SIZE;
         private final List<HostFunction> extra = new ArrayList<>();
         private Snapshot snapshot;
+        private long fuelBudget;
 
         private Builder(WasmTemplate template) {
             this.template = Objects.requireNonNull(template);
@@ -108,6 +134,22 @@ public final class Sandbox implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Meters the guest: calls through {@link Sandbox#export} stop with a
+         * {@link io.capsule.wasm.fuel.FuelExhaustedException} after {@code budget} fuel units. The
+         * template must be {@linkplain WasmTemplate#metered metered}.
+         */
+        public Builder fuel(long budget) {
+            if (!template.isMetered()) {
+                throw new IllegalStateException("template " + template.name() + " has no fuel metering");
+            }
+            if (budget < 1) {
+                throw new IllegalArgumentException("fuel budget must be positive, got " + budget);
+            }
+            this.fuelBudget = budget;
+            return this;
+        }
+
         public Builder hostFunction(HostFunction f) {
             extra.add(f);
             return this;
@@ -144,7 +186,8 @@ public final class Sandbox implements AutoCloseable {
             if (snapshot != null) {
                 snapshot.restoreGlobals(instance);
             }
-            return new Sandbox(instance, memory[0], wasi);
+            FuelMeter meter = fuelBudget > 0 ? new FuelMeter(fuelBudget, template.fuelPerCheckpoint()) : null;
+            return new Sandbox(instance, memory[0], wasi, meter);
         }
 
         /** fd 0 carries the host channel instead of stdin. */

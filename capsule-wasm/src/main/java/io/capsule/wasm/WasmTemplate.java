@@ -14,11 +14,43 @@ public final class WasmTemplate {
     private final String name;
     private final WasmModule module;
     private final Function<Instance, Machine> machineFactory;
+    /** Fuel units per checkpoint of a metered machine (see io.capsule.wasm.fuel), 0 when not metered. */
+    private final double fuelPerCheckpoint;
 
     public WasmTemplate(String name, WasmModule module, Function<Instance, Machine> machineFactory) {
+        this(name, module, machineFactory, 0);
+    }
+
+    private WasmTemplate(String name, WasmModule module, Function<Instance, Machine> machineFactory,
+            double fuelPerCheckpoint) {
         this.name = Objects.requireNonNull(name);
         this.module = Objects.requireNonNull(module);
         this.machineFactory = Objects.requireNonNull(machineFactory);
+        this.fuelPerCheckpoint = fuelPerCheckpoint;
+    }
+
+    /**
+     * This template with a machine whose checkpoints charge fuel ({@code MeteredMachines.meter} was
+     * applied to its compiled classes), each checkpoint costing {@code fuelPerCheckpoint} units.
+     */
+    public WasmTemplate metered(double fuelPerCheckpoint) {
+        if (!(fuelPerCheckpoint > 0)) {
+            throw new IllegalArgumentException("fuel per checkpoint must be positive");
+        }
+        return new WasmTemplate(name, module, machineFactory, fuelPerCheckpoint);
+    }
+
+    /** This template with another machine factory (e.g. the unmetered machine), not metered. */
+    public WasmTemplate withMachine(Function<Instance, Machine> factory) {
+        return new WasmTemplate(name, module, factory, 0);
+    }
+
+    public boolean isMetered() {
+        return fuelPerCheckpoint > 0;
+    }
+
+    public double fuelPerCheckpoint() {
+        return fuelPerCheckpoint;
     }
 
     public String name() {

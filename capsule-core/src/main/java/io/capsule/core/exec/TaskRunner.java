@@ -65,6 +65,7 @@ public final class TaskRunner {
         int attemptNo = 0;
         int maxRetries = startLimits.maxRetries();
         AttemptOutcome outcome;
+        Long fuel = null; // all attempts' fuel: what the task really used (docs/decisions.md)
         BoundedCapture out;
         BoundedCapture err;
         while (true) {
@@ -85,6 +86,9 @@ public final class TaskRunner {
                 run.listener.attemptFinished(info, outcome.error(), null, null);
                 break;
             }
+            if (outcome.fuelConsumed() != null) {
+                fuel = (fuel == null ? 0 : fuel) + outcome.fuelConsumed();
+            }
             if (outcome.taskName() != null) {
                 taskName = outcome.taskName();
             }
@@ -98,7 +102,7 @@ public final class TaskRunner {
             run.listener.retrying(taskName, attemptNo, outcome.error());
         }
         long durationMs = (System.nanoTime() - start) / 1_000_000;
-        Execution execution = new Execution(taskName, durationMs, attemptNo, outcome.fuelConsumed(), outcome.ramUsed(),
+        Execution execution = new Execution(taskName, durationMs, attemptNo, fuel, outcome.ramUsed(),
                 out.text(), err.text(), List.of(), run.cancelled());
         Envelope envelope = outcome.error() == null
                 ? Envelope.success(outcome.result(), execution)
