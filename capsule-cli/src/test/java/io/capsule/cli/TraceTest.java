@@ -50,9 +50,14 @@ class TraceTest {
                     while True:
                         pass
 
+                @task(name="hungry", compute="LOW")
+                def hungry():
+                    while True:
+                        pass
+
                 @task(name="main")
                 def main():
-                    return [flaky(1)["result"], slow()["error"]["type"]]
+                    return [flaky(1)["result"], slow()["error"]["type"], hungry()["error"]["type"]]
                 """);
         CliRunner r = CliRunner.run("run", main.toString(), "--verbose");
         assertThat(r.status()).as(r.stderr()).isZero();
@@ -65,6 +70,7 @@ class TraceTest {
                 .contains("[capsule]   task flaky started (attempt 3)")
                 .containsPattern("\\[capsule]   task flaky succeeded in \\d+ ms, retries 2, fuel \\S+.*, memory \\d+ MB")
                 .containsPattern("\\[capsule]   task slow failed \\(timeout\\) in \\d+ ms, retries 0")
+                .containsPattern("\\[capsule]   task hungry failed \\(fuel_exhausted\\) in \\d+ ms, retries 0, fuel \\d+")
                 .containsPattern("\\[capsule] task main succeeded in \\d+ ms, retries 0");
 
         CliRunner trace = CliRunner.run("trace", dir.toString(), "--json");
@@ -79,7 +85,8 @@ class TraceTest {
                         tuple("flaky", "main", 0, "failed", "task_error"),
                         tuple("flaky", "main", 1, "failed", "task_error"),
                         tuple("flaky", "main", 2, "completed", null),
-                        tuple("slow", "main", 0, "timed_out", "timeout"));
+                        tuple("slow", "main", 0, "timed_out", "timeout"),
+                        tuple("hungry", "main", 0, "fuel_exhausted", "fuel_exhausted"));
         for (JsonNode row : list) {
             assertThat(row.get("ended_at").asLong()).isGreaterThanOrEqualTo(row.get("started_at").asLong());
             assertThat(row.get("started_at").asLong()).isGreaterThanOrEqualTo(row.get("created_at").asLong());
@@ -87,13 +94,15 @@ class TraceTest {
             assertThat(row.get("run_id").asText()).isEqualTo(list.get(0).get("run_id").asText());
         }
         assertThat(list.get(1).get("depth").asInt()).isEqualTo(1);
+        assertThat(list.get(3).get("fuel_consumed").asLong()).isPositive();
+        assertThat(list.get(5).get("fuel_consumed").asLong()).isGreaterThanOrEqualTo(100_000_000L);
         assertThat(list.get(1).get("parent_task_id").asLong()).isEqualTo(list.get(0).get("task_id").asLong());
         assertThat(new String(Files.readAllBytes(dir.resolve(".capsule/trace.db")))).doesNotContain("abc123");
 
         CliRunner table = CliRunner.run("trace", main.toString());
         assertThat(table.stdout()).startsWith("RUN ").contains("STATE").contains("  flaky ").contains("timed_out")
                 .contains("task_error");
-        assertThat(table.stdout().strip().split("\n")).hasSize(6);
+        assertThat(table.stdout().strip().split("\n")).hasSize(7);
     }
 
     @Test
