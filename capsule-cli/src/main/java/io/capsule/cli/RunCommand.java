@@ -12,6 +12,9 @@ import io.capsule.core.config.ConfigException;
 import io.capsule.core.options.Ceilings;
 import io.capsule.core.options.TaskDefaults;
 import io.capsule.core.trace.TraceRecorder;
+import io.capsule.core.policy.AccessPolicy;
+import io.capsule.core.policy.MountSpec;
+import io.capsule.core.policy.MountTable;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -54,6 +57,11 @@ class RunCommand implements Callable<Integer> {
             description = "Read the task's arguments from a JSON array in this file (instead of ARGS).")
     Path argsFile;
 
+    @Option(names = "--mount", paramLabel = "HOST[::GUEST][:ro|:rw]",
+            description = "Show a host directory to every task, at GUEST (relative to the task's working "
+                    + "directory; default: its path in the project) read-write (default) or read-only. Repeatable.")
+    List<String> mounts = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
         PrintStream out = parent.out;
@@ -66,14 +74,22 @@ class RunCommand implements Callable<Integer> {
             return CapsuleCli.EXIT_USAGE;
         }
         JsonNode arguments;
+        List<MountTable.Mount> mounted = new ArrayList<>();
         try {
             arguments = arguments();
+            for (String m : mounts) {
+                mounted.add(MountSpec.parse(m, Path.of(""), target.project().root()));
+            }
+        } catch (IllegalArgumentException e) {
+            err.println("capsule: " + e.getMessage());
+            return CapsuleCli.EXIT_USAGE;
         } catch (UsageException e) {
             err.println("capsule: " + e.getMessage());
             return CapsuleCli.EXIT_USAGE;
         }
         TaskRequest.Builder request = target.request().args(arguments).task(task)
-                .defaults(target.defaults()).ceilings(target.ceilings());
+                .defaults(target.defaults()).ceilings(target.ceilings())
+                .access(AccessPolicy.DEFAULT.withMounts(mounted));
         if (!json) {
             request.stdout(out).stderr(err);
         }

@@ -87,6 +87,7 @@ public final class CapsuleEngine implements AutoCloseable {
                 program = load(request, request.listener());
                 Run run = new Run(program, request.defaults(), request.ceilings(), request.hostEnvironment(),
                         request.stdout(), request.stderr(), request.listener(), guestThreads, timers);
+                run.access(projectRoot(request), request.access());
                 synchronized (lock) {
                     holder[0] = run;
                     if (cancelled[0]) {
@@ -273,17 +274,14 @@ public final class CapsuleEngine implements AutoCloseable {
             if (!Files.isRegularFile(file)) {
                 throw new InvalidTaskException("File not found: " + request.file());
             }
-            Path root = request.projectRoot() != null
-                    ? request.projectRoot().toAbsolutePath().normalize()
-                    : ProjectFiles.findProjectRoot(file);
+            Path root = projectRoot(request);
             if (!file.startsWith(root)) {
                 throw new InvalidTaskException("File " + file + " is outside the project root " + root);
             }
             source = new ProgramSource(root, root.relativize(file), Map.of());
             fileName = file.getFileName().toString();
         } else {
-            Path root = (request.projectRoot() != null ? request.projectRoot() : Path.of(""))
-                    .toAbsolutePath().normalize();
+            Path root = projectRoot(request);
             Path entry = Path.of(request.sourceName()).normalize();
             if (entry.isAbsolute() || entry.startsWith("..")) {
                 throw new InvalidTaskException("Source name must be a relative file name, got " + request.sourceName());
@@ -298,6 +296,16 @@ public final class CapsuleEngine implements AutoCloseable {
         }
         throw new InvalidTaskException("No runtime runs " + fileName + " (known runtimes: "
                 + String.join(", ", runtimeNames()) + "; Python files end in .py)");
+    }
+
+    /** The directory relative paths resolve against: given, else found from the file, else the current one. */
+    private static Path projectRoot(TaskRequest request) {
+        if (request.projectRoot() != null) {
+            return request.projectRoot().toAbsolutePath().normalize();
+        }
+        return request.file() != null
+                ? ProjectFiles.findProjectRoot(request.file().toAbsolutePath().normalize())
+                : Path.of("").toAbsolutePath().normalize();
     }
 
     @Override

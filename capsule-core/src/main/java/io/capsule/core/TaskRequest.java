@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.capsule.core.options.Ceilings;
 import io.capsule.core.options.TaskDefaults;
+import io.capsule.core.policy.AccessPolicy;
 import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.List;
@@ -32,6 +33,7 @@ public final class TaskRequest {
     private final OutputStream stdout;
     private final OutputStream stderr;
     private final TaskListener listener;
+    private final AccessPolicy access;
 
     private TaskRequest(Builder b) {
         this.file = b.file;
@@ -47,6 +49,7 @@ public final class TaskRequest {
         this.stdout = b.stdout;
         this.stderr = b.stderr;
         this.listener = b.listener;
+        this.access = b.access;
     }
 
     /** Runs the program in {@code file}; the project root is the nearest directory with a capsule.toml, else the file's directory. */
@@ -93,6 +96,7 @@ public final class TaskRequest {
     public OutputStream stdout() { return stdout; }
     public OutputStream stderr() { return stderr; }
     public TaskListener listener() { return listener; }
+    public AccessPolicy access() { return access; }
 
     public static final class Builder {
         private Path file;
@@ -108,6 +112,7 @@ public final class TaskRequest {
         private OutputStream stdout;
         private OutputStream stderr;
         private TaskListener listener = TaskListener.NONE;
+        private AccessPolicy access = AccessPolicy.DEFAULT;
 
         private Builder() {}
 
@@ -161,6 +166,15 @@ public final class TaskRequest {
 
         public Builder stderr(OutputStream err) {
             this.stderr = err;
+            return this;
+        }
+
+        /**
+         * The host's ceiling on files, hosts and environment variables, its own mounts, and HTTP bounds;
+         * default: {@link AccessPolicy#DEFAULT}.
+         */
+        public Builder access(AccessPolicy access) {
+            this.access = Objects.requireNonNull(access);
             return this;
         }
 

@@ -22,7 +22,7 @@ final class GuestTree implements AutoCloseable {
     static final String GUEST_ROOT = "/guest";
     static final String APP = "app";
     private static final String RESOURCES = "/io/capsule/python/guest/";
-    private static final List<String> HARNESS_FILES = List.of("guest.py", "capsule/__init__.py");
+    private static final List<String> HARNESS_FILES = List.of("guest.py", "capsule/__init__.py", "capsule/_net.py");
 
     private final Path dir;
     private final Path entry;

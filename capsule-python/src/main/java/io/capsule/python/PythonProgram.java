@@ -17,6 +17,7 @@ import io.capsule.core.options.InvalidTaskException;
 import io.capsule.core.options.Limits;
 import io.capsule.core.options.TaskOptions;
 import io.capsule.core.options.Units;
+import io.capsule.core.policy.PermissionDeniedException;
 import io.capsule.core.spi.AttemptOutcome;
 import io.capsule.core.spi.AttemptSpec;
 import io.capsule.core.spi.HostBridge;
@@ -25,6 +26,8 @@ import io.capsule.wasm.CappedMemory;
 import io.capsule.wasm.Sandbox;
 import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.WasmTemplate;
+import io.capsule.wasm.fs.JailFileSystem;
+import java.io.IOException;
 import io.capsule.wasm.fuel.FuelExhaustedException;
 import io.capsule.wasm.fuel.FuelMeter;
 import java.nio.ByteBuffer;
@@ -74,7 +77,14 @@ final class PythonProgram implements Program {
     public AttemptOutcome runAttempt(AttemptSpec spec, HostBridge host) {
         String label = spec.taskName() == null ? "main" : spec.taskName();
         String[] guestError = new String[1];
-        CallHandler calls = new CallHandler(host);
+        // The task's files: the read-only tree, with its allowed directories mounted in the working directory.
+        JailFileSystem files = new JailFileSystem(tree.dir(), GuestTree.APP);
+        try {
+            files.mounts(host.mounts());
+        } catch (InvalidTaskException e) {
+            return AttemptOutcome.failure(ErrorType.INVALID_TASK, e.getMessage(), label, null, null);
+        }
+        CallHandler calls = new CallHandler(host, files);
         Sandbox sandbox;
         try {
             Sandbox.Builder builder = Sandbox.builder(template);
@@ -82,7 +92,7 @@ final class PythonProgram implements Program {
                 builder.fuel(spec.limits().fuel());
             }
             sandbox = builder
-                    .guestRoot(GuestTree.GUEST_ROOT, tree.dir())
+                    .guestRoot(GuestTree.GUEST_ROOT, files.root())
                     .stdout(spec.stdout())
                     .stderr(spec.stderr())
                     .memoryCap(spec.limits().ramBytes())
@@ -231,16 +241,18 @@ final class PythonProgram implements Program {
                 });
     }
 
-    /** Serves the harness's host calls: option reports and sub-task calls. */
+    /** Serves the harness's host calls: option reports, sub-task calls and HTTP requests. */
     private static final class CallHandler {
         private final HostBridge host;
+        private final JailFileSystem files;
         CappedMemory memory;
         FuelMeter fuel;
         /** The task the guest reported running, once it has. */
         String task;
 
-        CallHandler(HostBridge host) {
+        CallHandler(HostBridge host, JailFileSystem files) {
             this.host = host;
+            this.files = files;
         }
 
         String handle(String line) {
@@ -254,10 +266,13 @@ final class PythonProgram implements Program {
                                 call.path("args"), call.path("kwargs"));
                         answer.set("envelope", envelope.toJsonNode());
                     }
+                    case "http" -> http(call, answer);
                     default -> throw new InvalidTaskException("unknown host call " + call.path("op"));
                 }
             } catch (InvalidTaskException e) {
                 fail(answer, ErrorType.INVALID_TASK, e.getMessage());
+            } catch (PermissionDeniedException e) {
+                fail(answer, ErrorType.PERMISSION_DENIED, e.getMessage());
             } catch (JsonProcessingException e) {
                 fail(answer, ErrorType.INVALID_TASK, "bad host call: " + e.getOriginalMessage());
             } catch (InterruptedException e) {
@@ -284,8 +299,22 @@ final class PythonProgram implements Program {
                         + " is less than the " + Units.formatSize(memory.bytesUsed())
                         + " the Python runtime already uses after loading the program");
             }
+            files.mounts(host.mounts());
             answer.put("ok", true);
             answer.set("env", JSON.valueToTree(host.environment()));
+        }
+
+        /** A request for the guest's urllib; a failure the guest raises as URLError (PermissionError when denied). */
+        private void http(JsonNode call, ObjectNode answer) throws InterruptedException {
+            try {
+                answer.set("response", host.http(call.path("request")));
+                answer.put("ok", true);
+            } catch (IOException e) {
+                answer.put("ok", false);
+                ObjectNode error = answer.putObject("error");
+                error.put("type", "network_error");
+                error.put("message", e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+            }
         }
 
         private static void fail(ObjectNode answer, ErrorType type, String message) {

@@ -71,7 +71,8 @@ public final class PythonRuntime implements GuestRuntime {
             return SnapshotCache.key(
                     resource(PythonMachine.class, "/META-INF/maven/io.trino/trino-wasm-python/pom.properties"),
                     resource(PythonRuntime.class, "/io/capsule/python/guest/guest.py"),
-                    resource(PythonRuntime.class, "/io/capsule/python/guest/capsule/__init__.py"));
+                    resource(PythonRuntime.class, "/io/capsule/python/guest/capsule/__init__.py"),
+                    resource(PythonRuntime.class, "/io/capsule/python/guest/capsule/_net.py"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

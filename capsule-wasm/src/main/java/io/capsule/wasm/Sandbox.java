@@ -9,6 +9,7 @@ import com.dylibso.chicory.wasi.WasiPreview1;
 import com.dylibso.chicory.wasm.types.MemoryLimits;
 import io.capsule.wasm.fs.Errno;
 import io.capsule.wasm.fs.GuestFileSystem;
+import io.capsule.wasm.fs.JailFileSystem;
 import io.capsule.wasm.fuel.FuelMeter;
 import java.io.OutputStream;
 import java.nio.file.Path;
@@ -100,7 +101,10 @@ public final class Sandbox implements AutoCloseable {
             this.template = Objects.requireNonNull(template);
         }
 
-        /** The host directory the guest sees as {@code name} (the only preopened directory). */
+        /**
+         * The directory the guest sees as {@code name} (the only preopened directory): a host directory
+         * (read-only), or the root of a {@link JailFileSystem} (the jail decides what may be written).
+         */
         public Builder guestRoot(String name, Path hostDir) {
             this.guestRootName = name;
             this.guestRoot = hostDir;
@@ -172,7 +176,10 @@ public final class Sandbox implements AutoCloseable {
             }
             WasiPreview1 wasi = WasiPreview1.builder().withOptions(opts.build()).build();
             List<HostFunction> functions = new ArrayList<>();
-            for (HostFunction f : GuestFileSystem.guard(wasi.toHostFunctions())) {
+            List<HostFunction> guarded = guestRoot != null && guestRoot.getFileSystem() instanceof JailFileSystem
+                    ? GuestFileSystem.jailed(wasi.toHostFunctions())
+                    : GuestFileSystem.guard(wasi.toHostFunctions());
+            for (HostFunction f : guarded) {
                 functions.add(channel == null ? f : routeStdin(f, channel));
             }
             functions.addAll(extra);

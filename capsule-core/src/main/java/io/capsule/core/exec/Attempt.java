@@ -37,6 +37,12 @@ final class Attempt {
         return limits;
     }
 
+    /** Time left before the deadline, or null when there is none. */
+    Duration remaining() {
+        Duration timeout = limits.timeout();
+        return timeout == null ? null : timeout.minusNanos(System.nanoTime() - startNanos);
+    }
+
     CompletableFuture<AttemptOutcome> outcome() {
         return outcome;
     }

@@ -5,8 +5,12 @@ import io.capsule.core.TaskError;
 import io.capsule.core.TaskListener;
 import io.capsule.core.options.Ceilings;
 import io.capsule.core.options.TaskDefaults;
+import io.capsule.core.policy.AccessPolicy;
+import io.capsule.core.policy.Grants;
+import io.capsule.core.policy.HttpGateway;
 import io.capsule.core.spi.Program;
 import java.io.OutputStream;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,6 +38,8 @@ public final class Run {
     private final AtomicInteger subtasks = new AtomicInteger();
     private final Set<Attempt> running = ConcurrentHashMap.newKeySet();
     private volatile boolean cancelled;
+    private volatile Grants grants = new Grants(Path.of(""), AccessPolicy.DEFAULT);
+    private volatile HttpGateway http;
 
     public Run(Program program, TaskDefaults defaults, Ceilings ceilings, Map<String, String> hostEnvironment,
             OutputStream stdout, OutputStream stderr, TaskListener listener,
@@ -47,6 +53,23 @@ public final class Run {
         this.listener = listener;
         this.guestThreads = guestThreads;
         this.timers = timers;
+    }
+
+    /** The project the run's relative paths resolve against, and the host's access ceiling. */
+    public void access(Path projectRoot, AccessPolicy policy) {
+        this.grants = new Grants(projectRoot, policy);
+    }
+
+    Grants grants() {
+        return grants;
+    }
+
+    /** The run's HTTP gateway (its limits come from the access policy), made on first use. */
+    synchronized HttpGateway http() {
+        if (http == null) {
+            http = new HttpGateway(grants.policy().http());
+        }
+        return http;
     }
 
     /** Counts one more sub-task against the run's budget; false when the budget is spent. */

@@ -10,9 +10,15 @@ import io.capsule.core.TaskError;
 import io.capsule.core.options.InvalidTaskException;
 import io.capsule.core.options.Limits;
 import io.capsule.core.options.TaskOptions;
+import io.capsule.core.policy.HttpGateway;
+import io.capsule.core.policy.MountTable;
+import io.capsule.core.policy.PermissionDeniedException;
 import io.capsule.core.spi.AttemptOutcome;
 import io.capsule.core.spi.AttemptSpec;
 import io.capsule.core.spi.HostBridge;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +43,8 @@ public final class TaskRunner {
     private String taskName;
     private final long taskId;
     private Long parentTaskId;
+    /** Every attempt's HTTP requests, for {@code execution.host_requests}. */
+    private final List<JsonNode> hostRequests = Collections.synchronizedList(new ArrayList<>());
 
     private TaskRunner(Run run, String requestedName, JsonNode args, JsonNode kwargs, int depth, Limits limits, boolean entry) {
         this.run = run;
@@ -103,7 +111,7 @@ public final class TaskRunner {
         }
         long durationMs = (System.nanoTime() - start) / 1_000_000;
         Execution execution = new Execution(taskName, durationMs, attemptNo, fuel, outcome.ramUsed(),
-                out.text(), err.text(), List.of(), run.cancelled());
+                out.text(), err.text(), List.copyOf(hostRequests), run.cancelled());
         Envelope envelope = outcome.error() == null
                 ? Envelope.success(outcome.result(), execution)
                 : Envelope.failure(outcome.error(), execution);
@@ -119,14 +127,16 @@ public final class TaskRunner {
             TaskAttempt info) throws InterruptedException {
         Map<String, String> env = environmentFor(startLimits);
         AttemptSpec spec = new AttemptSpec(attemptNo, entry ? requestedName : taskName, args, kwargs, startLimits, env, out, err);
-        Bridge bridge = new Bridge(attempt);
+        Bridge bridge = new Bridge(attempt, new HttpGateway.RequestLog(() -> environmentFor(attempt.limits()).values()));
         run.register(attempt);
         try {
             if (startLimits.timeout() != null) {
                 attempt.applyLimits(startLimits);
             }
             run.guestThreads.execute(() -> runGuest(attempt, spec, bridge, info));
-            return attempt.outcome().get();
+            AttemptOutcome result = attempt.outcome().get();
+            hostRequests.addAll(bridge.log.entries());
+            return result;
         } catch (ExecutionException e) {
             LOG.error("attempt of task {} failed in the host", taskName, e.getCause());
             return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Host failure: " + e.getCause(), taskName, null, null);
@@ -181,13 +191,21 @@ public final class TaskRunner {
     /** The host side of one attempt's calls. */
     private final class Bridge implements HostBridge {
         private final Attempt attempt;
+        private final HttpGateway.RequestLog log;
+        private volatile MountTable mounts;
+        private volatile boolean configured;
 
-        Bridge(Attempt attempt) {
+        Bridge(Attempt attempt, HttpGateway.RequestLog log) {
             this.attempt = attempt;
+            this.log = log;
         }
 
         @Override
         public Limits configure(String name, JsonNode options) {
+            if (configured) {
+                // Once: a second report could only try to change grants that are already in use.
+                throw new InvalidTaskException("task '" + name + "' was already configured");
+            }
             String label = "task '" + name + "'";
             TaskOptions declared = TaskOptions.fromJson(options, label);
             Limits asked = Limits.resolve(name, declared, run.defaults, run.ceilings);
@@ -197,9 +215,29 @@ public final class TaskRunner {
                 Limits started = attempt.limits();
                 effective = new Limits(name, effective.fuel(), effective.ramBytes(), effective.timeout(),
                         started.maxRetries(), started.allowedFiles(), started.allowedHosts(), started.envVariables());
+            } else {
+                // The entry task's grants are checked against the host's ceiling before any of them is used.
+                run.grants().check(effective, null);
+                mounts = run.grants().mounts(effective.allowedFiles());
             }
             attempt.applyLimits(effective);
+            configured = true;
             return effective;
+        }
+
+        @Override
+        public MountTable mounts() {
+            MountTable m = mounts;
+            if (m == null) {
+                m = run.grants().mounts(attempt.limits().allowedFiles());
+                mounts = m;
+            }
+            return m;
+        }
+
+        @Override
+        public JsonNode http(JsonNode request) throws IOException, InterruptedException {
+            return run.http().handle(request, attempt.limits().allowedHosts(), attempt.remaining(), log);
         }
 
         @Override
@@ -226,8 +264,13 @@ public final class TaskRunner {
             try {
                 TaskOptions declared = TaskOptions.fromJson(options, "task '" + name + "'");
                 childLimits = Limits.resolve(name, declared, run.defaults, run.ceilings);
+                // A sub-task never gets files, hosts or variables its caller does not have.
+                run.grants().check(childLimits, attempt.limits());
+                run.grants().mounts(childLimits.allowedFiles());
             } catch (InvalidTaskException e) {
                 return Envelope.failure(new TaskError(ErrorType.INVALID_TASK, e.getMessage()), none);
+            } catch (PermissionDeniedException e) {
+                return Envelope.failure(new TaskError(ErrorType.PERMISSION_DENIED, e.getMessage()), none);
             }
             TaskRunner child = new TaskRunner(run, name, callArgs, callKwargs, depth + 1, childLimits, false);
             child.parentTaskId = taskId;

@@ -12,6 +12,7 @@ import sys
 import types
 
 import capsule
+import capsule._net
 
 # Imported once, before the warm-start snapshot is taken, so that tasks importing them start as fast as
 # tasks importing nothing. (A failed import here only costs the task the time to import it itself.)
@@ -52,6 +53,9 @@ def _host_call(message):
         if chunk.endswith(b"\n"):
             break
     return json.loads(b"".join(chunks))
+
+
+capsule._net.install(_host_call)
 
 
 def _call_task(tf, args, kwargs):
@@ -142,7 +146,7 @@ def _run(req):
             raise _Failure("invalid_task", "Bad arguments for task %r: %s" % (name, e))
         raise _Failure("task_error", _error_text(e))
     except BaseException as e:
-        raise _Failure("task_error", _error_text(e))
+        raise _Failure("permission_denied" if capsule._net.denied(e) else "task_error", _error_text(e))
     finally:
         capsule._caller = None
     return name, result

@@ -3,15 +3,19 @@ package io.capsule.wasm.fs;
 import com.dylibso.chicory.runtime.HostFunction;
 import com.dylibso.chicory.runtime.WasmFunctionHandle;
 
+import io.capsule.core.policy.FileAccessException;
+import java.nio.channels.NonReadableChannelException;
+import java.nio.channels.NonWritableChannelException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * The file-system policy in front of Chicory's WASI: the guest tree (harness, SDK, the task's sources)
- * is read-only, so every call that could change a file is refused with {@code EROFS} before WASI sees
- * it. Calls that only read pass through.
+ * The file-system policy in front of Chicory's WASI. With a plain host directory as the guest tree
+ * (harness, SDK, the task's sources) everything is read-only: every call that could change a file is
+ * refused with {@code EROFS} before WASI sees it. With a {@link JailFileSystem} the jail decides per
+ * path, and its refusals are turned into errno values here ({@link #jailed}).
  */
 public final class GuestFileSystem {
     private static final long RIGHT_FD_WRITE = 1L << 6;
@@ -47,6 +51,38 @@ public final class GuestFileSystem {
             out.add(guard == null ? f : wrap(f, guard));
         }
         return out;
+    }
+
+    /**
+     * Wraps every WASI function so that a refusal of the {@link JailFileSystem} (or a write through a
+     * descriptor opened read-only) becomes the errno the guest's libc expects instead of a host failure.
+     */
+    public static List<HostFunction> jailed(HostFunction[] wasi) {
+        List<HostFunction> out = new ArrayList<>(wasi.length);
+        for (HostFunction f : wasi) {
+            WasmFunctionHandle inner = f.handle();
+            out.add(new HostFunction(f.module(), f.name(), f.functionType(), (instance, args) -> {
+                try {
+                    return inner.apply(instance, args);
+                } catch (FileAccessException e) {
+                    return Errno.result(errno(e.reason()));
+                } catch (NonWritableChannelException | NonReadableChannelException e) {
+                    return Errno.result(Errno.BAD_FD);
+                }
+            }));
+        }
+        return out;
+    }
+
+    static int errno(FileAccessException.Reason reason) {
+        return switch (reason) {
+            case NOT_FOUND -> Errno.NO_ENTRY;
+            case NOT_DIRECTORY -> Errno.NOT_DIRECTORY;
+            case DENIED -> Errno.ACCESS;
+            case READ_ONLY -> Errno.READ_ONLY_FS;
+            case NOT_PERMITTED -> Errno.PERMISSION;
+            case BUSY -> Errno.BUSY;
+        };
     }
 
     /** Runs {@code guard} first; a non-null answer replaces the call. */
