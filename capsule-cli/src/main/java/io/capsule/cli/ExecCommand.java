@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
 /**
  * {@code capsule exec ARTIFACT [ARGS...]}: runs an artifact written by {@code capsule build}, with the
  * defaults and ceilings it was built with; no project sources or source toolchain needed. Options are
- * those of {@code run}. Relative paths in task options, and the trace file, are in the current directory.
+ * those of {@code run}. Relative paths in task options, the trace file, and the capsule.toml whose access
+ * ceilings (directories, hosts, environment, HTTP) apply are those of the current directory.
  */
 @Command(name = "exec", description = "Run a prepared artifact (made by 'capsule build') without its sources.",
         mixinStandardHelpOptions = true)
@@ -26,7 +27,9 @@ final class ExecCommand extends RunCommand {
             throw new UsageException(e.getMessage());
         }
         Path here = Path.of("").toAbsolutePath();
-        return new Target(TaskRequest.artifact(file).projectRoot(here), ProjectContext.ofDirectory(here),
-                String.valueOf(file.getFileName()), artifact.defaults(), artifact.ceilings());
+        // Compute limits travel with the artifact; what tasks may reach is the host's (capsule.toml here).
+        ProjectContext project = ProjectContext.ofDirectory(here);
+        return new Target(TaskRequest.artifact(file).projectRoot(here), project, String.valueOf(file.getFileName()),
+                artifact.defaults(), artifact.ceilings(), project.config().access());
     }
 }

@@ -89,7 +89,7 @@ class RunCommand implements Callable<Integer> {
         }
         TaskRequest.Builder request = target.request().args(arguments).task(task)
                 .defaults(target.defaults()).ceilings(target.ceilings())
-                .access(AccessPolicy.DEFAULT.withMounts(mounted));
+                .access(target.access().withMounts(mounted));
         if (!json) {
             request.stdout(out).stderr(err);
         }
@@ -132,7 +132,7 @@ class RunCommand implements Callable<Integer> {
 
     /** What to run, under which project's configuration. */
     record Target(TaskRequest.Builder request, ProjectContext project, String label, TaskDefaults defaults,
-            Ceilings ceilings) {}
+            Ceilings ceilings, AccessPolicy access) {}
 
     /** FILE, else the project's [workflow].entrypoint; with the project's defaults and ceilings. */
     Target target() throws UsageException {
@@ -156,7 +156,7 @@ class RunCommand implements Callable<Integer> {
             project = ProjectContext.ofFile(file);
         }
         return new Target(TaskRequest.file(file), project, String.valueOf(file.getFileName()),
-                project.config().defaults(), project.config().ceilings());
+                project.config().defaults(), project.config().ceilings(), project.config().access());
     }
 
     private JsonNode arguments() throws IOException, UsageException {

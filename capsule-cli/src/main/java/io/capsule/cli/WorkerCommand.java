@@ -130,7 +130,8 @@ final class WorkerCommand implements Callable<Integer> {
             request.args(req.has("args") ? req.get("args") : JSON.createArrayNode())
                     .task(req.hasNonNull("task") ? req.get("task").asText() : null)
                     .defaults(project.config().defaults())
-                    .ceilings(project.config().ceilings());
+                    .ceilings(project.config().ceilings())
+                    .access(project.config().access());
             List<TaskListener> listeners = new ArrayList<>();
             TraceRecorder trace = traces.computeIfAbsent(project.root(), r -> project.openTrace(parent.err));
             if (trace != null) {

@@ -99,6 +99,37 @@ class ProjectConfigCliTest {
     }
 
     @Test
+    void tomlAccessCeilingsDenyWiderGrants() throws Exception {
+        write("capsule.toml", """
+                [tasks]
+                max_env_variables = ["CAPSULE_TEST_OK"]
+                max_allowed_hosts = ["api.example.com"]
+                """);
+        Path main = write("main.py", """
+                from capsule import task
+
+                @task(name="env", env_variables=["HOME"])
+                def env():
+                    return 1
+
+                @task(name="hosts", allowed_hosts=["evil.example.net"])
+                def hosts():
+                    return 1
+
+                @task(name="fine", env_variables=["CAPSULE_TEST_OK"], allowed_hosts=["api.example.com"])
+                def fine():
+                    return "ok"
+                """);
+        JsonNode env = envelope(CliRunner.run("run", main.toString(), "--task", "env", "--json"));
+        assertThat(env.at("/error/type").asText()).isEqualTo("permission_denied");
+        assertThat(env.at("/error/message").asText()).contains("env_variables \"HOME\" is beyond what the host allows");
+        JsonNode hosts = envelope(CliRunner.run("run", main.toString(), "--task", "hosts", "--json"));
+        assertThat(hosts.at("/error/type").asText()).isEqualTo("permission_denied");
+        assertThat(envelope(CliRunner.run("run", main.toString(), "--task", "fine", "--json")).get("result").asText())
+                .isEqualTo("ok");
+    }
+
+    @Test
     void badTomlIsAUsageErrorNamingFileLineAndKey() throws Exception {
         Path toml = write("capsule.toml", """
                 [workflow]

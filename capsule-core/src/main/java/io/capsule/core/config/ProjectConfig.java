@@ -1,6 +1,13 @@
 package io.capsule.core.config;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capsule.core.ProjectFiles;
+import io.capsule.core.options.InvalidTaskException;
+import io.capsule.core.options.TaskOptions;
+import io.capsule.core.policy.AccessPolicy;
 import io.capsule.core.options.Ceilings;
 import io.capsule.core.options.TaskDefaults;
 import io.capsule.core.options.Units;
@@ -14,6 +21,7 @@ import java.util.Set;
 import java.util.function.Function;
 import org.tomlj.Toml;
 import org.tomlj.TomlParseError;
+import org.tomlj.TomlArray;
 import org.tomlj.TomlParseResult;
 import org.tomlj.TomlPosition;
 import org.tomlj.TomlTable;
@@ -30,18 +38,22 @@ import org.tomlj.TomlTable;
  * @param entrypoint {@code [workflow].entrypoint} resolved against the project root, or null
  * @param defaults used where a task sets no option of its own
  * @param ceilings what no task may exceed
+ * @param access what tasks may reach at most (directories, hosts, environment variables, HTTP use);
+ *     without mounts, which are the command line's
  */
-public record ProjectConfig(
-        Path file, String name, String version, Path entrypoint, TaskDefaults defaults, Ceilings ceilings) {
+public record ProjectConfig(Path file, String name, String version, Path entrypoint, TaskDefaults defaults,
+        Ceilings ceilings, AccessPolicy access) {
 
     /** No capsule.toml: built-in defaults and ceilings. */
     public static final ProjectConfig NONE =
-            new ProjectConfig(null, null, null, null, TaskDefaults.BUILT_IN, Ceilings.DEFAULT);
+            new ProjectConfig(null, null, null, null, TaskDefaults.BUILT_IN, Ceilings.DEFAULT, AccessPolicy.DEFAULT);
 
     private static final Map<String, Set<String>> KEYS = Map.of(
             "workflow", Set.of("name", "version", "entrypoint"),
             "tasks", Set.of("default_compute", "default_ram", "default_timeout", "default_max_retries",
-                    "max_compute", "max_ram", "max_timeout", "max_retries", "max_subtasks", "max_depth"));
+                    "max_compute", "max_ram", "max_timeout", "max_retries", "max_subtasks", "max_depth",
+                    "max_allowed_files", "max_allowed_hosts", "max_env_variables",
+                    "max_http_requests", "max_http_response", "max_http_redirects", "http_timeout"));
 
     /** Reads {@code capsule.toml} in {@code projectRoot}; {@link #NONE} when there is none. */
     public static ProjectConfig load(Path projectRoot) {
@@ -143,7 +155,81 @@ public record ProjectConfig(
                 throw error(List.of("tasks", "default_timeout"), "is above max_timeout ("
                         + Units.formatDuration(maxTimeout) + ")");
             }
-            return new ProjectConfig(file, name, version, entrypoint, defaults, ceilings);
+            return new ProjectConfig(file, name, version, entrypoint, defaults, ceilings, access());
+        }
+
+        /** The sandbox ceilings; list values are checked with the task options' own rules. */
+        private AccessPolicy access() {
+            AccessPolicy a = AccessPolicy.DEFAULT;
+            TaskOptions files = option("max_allowed_files", "allowed_files");
+            TaskOptions hosts = option("max_allowed_hosts", "allowed_hosts");
+            TaskOptions env = option("max_env_variables", "env_variables");
+            if (files != null) {
+                a = a.withMaxFiles(files.allowedFiles());
+            }
+            if (hosts != null) {
+                a = a.withMaxHosts(hosts.allowedHosts());
+            }
+            if (env != null) {
+                a = a.withMaxEnv(Set.copyOf(env.envVariables()));
+            }
+            AccessPolicy.HttpLimits h = a.http();
+            Integer requests = count("tasks", "max_http_requests", 1_000_000);
+            Long response = value("tasks", "max_http_response", Reader::size);
+            Integer redirects = count("tasks", "max_http_redirects", 100);
+            Duration timeout = value("tasks", "http_timeout", Reader::duration);
+            return a.withHttp(new AccessPolicy.HttpLimits(
+                    response != null ? response : h.maxResponseBytes(),
+                    requests != null ? requests : h.maxRequests(),
+                    timeout != null ? timeout : h.requestTimeout(),
+                    redirects != null ? redirects : h.maxRedirects()));
+        }
+
+        /** Reads {@code [tasks].key} as the task option {@code option} would be read, or null when unset. */
+        private TaskOptions option(String key, String option) {
+            Object v = toml.get(List.of("tasks", key));
+            if (v == null) {
+                return null;
+            }
+            ObjectNode node = JsonNodeFactory.instance.objectNode();
+            node.set(option, json(v));
+            try {
+                return TaskOptions.fromJson(node, "capsule.toml");
+            } catch (InvalidTaskException e) {
+                String prefix = "capsule.toml: invalid " + option + "=" + node.get(option) + ": ";
+                String why = e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage();
+                throw error(List.of("tasks", key), "invalid value " + show(v) + ": " + why);
+            }
+        }
+
+        private static JsonNode json(Object v) {
+            if (v instanceof TomlArray array) {
+                ArrayNode out = JsonNodeFactory.instance.arrayNode();
+                for (int i = 0; i < array.size(); i++) {
+                    out.add(json(array.get(i)));
+                }
+                return out;
+            }
+            if (v instanceof TomlTable table) {
+                ObjectNode out = JsonNodeFactory.instance.objectNode();
+                for (String k : table.keySet()) {
+                    out.set(k, json(table.get(List.of(k))));
+                }
+                return out;
+            }
+            if (v instanceof String str) {
+                return JsonNodeFactory.instance.textNode(str);
+            }
+            if (v instanceof Long n) {
+                return JsonNodeFactory.instance.numberNode(n);
+            }
+            if (v instanceof Double d) {
+                return JsonNodeFactory.instance.numberNode(d);
+            }
+            if (v instanceof Boolean b) {
+                return JsonNodeFactory.instance.booleanNode(b);
+            }
+            return JsonNodeFactory.instance.textNode(String.valueOf(v));
         }
 
         /** A project default the project's own ceiling would cut is a mistake worth reporting. */
@@ -223,6 +309,9 @@ public record ProjectConfig(
         }
 
         private static String show(Object v) {
+            if (v instanceof TomlArray || v instanceof TomlTable) {
+                return json(v).toString();
+            }
             return v instanceof String s ? "\"" + s + "\"" : String.valueOf(v);
         }
 

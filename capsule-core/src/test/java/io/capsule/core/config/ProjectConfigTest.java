@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.capsule.core.options.Ceilings;
+import io.capsule.core.options.FileGrant;
+import io.capsule.core.policy.AccessPolicy;
 import io.capsule.core.options.Limits;
 import io.capsule.core.options.TaskOptions;
 import io.capsule.core.options.TaskDefaults;
@@ -61,6 +63,27 @@ class ProjectConfigTest {
         assertThat(c.defaults()).isEqualTo(new TaskDefaults(5000L, 1L << 20, Duration.ofMillis(1500), null));
         assertThat(c.ceilings()).isEqualTo(new Ceilings(Units.FUEL_LOW, 512L << 20, Duration.ofMinutes(1), 3, 20, 2));
         assertThat(c.entrypoint()).isNull();
+    }
+
+    @Test
+    void readsTheSandboxCeilings() {
+        ProjectConfig c = ProjectConfig.parse(FILE, """
+                [tasks]
+                max_allowed_files = ["./data", {path = "./ref", mode = "ro"}]
+                max_allowed_hosts = ["api.example.com", "*.example.org"]
+                max_env_variables = ["API_KEY"]
+                max_http_requests = 7
+                max_http_response = "1MB"
+                http_timeout = "2s"
+                max_http_redirects = 1
+                """);
+        AccessPolicy a = c.access();
+        assertThat(a.maxFiles()).containsExactly(new FileGrant("./data", true), new FileGrant("./ref", false));
+        assertThat(a.maxHosts()).containsExactly("api.example.com", "*.example.org");
+        assertThat(a.maxEnv()).containsExactly("API_KEY");
+        assertThat(a.http()).isEqualTo(new AccessPolicy.HttpLimits(1L << 20, 7, Duration.ofSeconds(2), 1));
+        assertThat(a.mounts()).isEmpty();
+        assertThat(ProjectConfig.parse(FILE, "").access()).isEqualTo(AccessPolicy.DEFAULT);
     }
 
     @Test
@@ -138,6 +161,14 @@ class ProjectConfigTest {
             bad max_timeout      | '[tasks]\\nmax_timeout = "1 week"\\n'              | 2 | tasks.max_timeout         | invalid value "1 week"
             bad max_compute      | '[tasks]\\nmax_compute = "MAX"\\n'                 | 2 | tasks.max_compute         | invalid value "MAX"
             bad max_retries      | '[tasks]\\nmax_retries = 1.0\\n'                   | 2 | tasks.max_retries         | invalid value 1.0
+            bad files mode       | '[tasks]\nmax_allowed_files = [{path = "./d", mode = "rx"}]\n' | 2 | tasks.max_allowed_files | invalid value [{"path":"./d","mode":"rx"}]: mode "rx" is not one of
+            files not a list     | '[tasks]\nmax_allowed_files = 3\n'               | 2 | tasks.max_allowed_files   | invalid value 3: expected a list
+            bad host pattern     | '[tasks]\nmax_allowed_hosts = ["a b"]\n'          | 2 | tasks.max_allowed_hosts   | invalid value ["a b"]: "a b" is not a host name
+            bad env name         | '[tasks]\nmax_env_variables = ["1X"]\n'           | 2 | tasks.max_env_variables   | invalid value ["1X"]: "1X" is not an environment variable name
+            bad http requests    | '[tasks]\nmax_http_requests = -1\n'               | 2 | tasks.max_http_requests   | invalid value -1: expected a whole number
+            bad http response    | '[tasks]\nmax_http_response = "huge"\n'          | 2 | tasks.max_http_response   | invalid value "huge": expected a size
+            bad http timeout     | '[tasks]\nhttp_timeout = "0s"\n'                  | 2 | tasks.http_timeout        | invalid value "0s": a duration must be greater than zero
+            bad http redirects   | '[tasks]\nmax_http_redirects = 1000\n'            | 2 | tasks.max_http_redirects  | invalid value 1000: expected a whole number from 0 to 100
             ram above ceiling    | '[tasks]\\nmax_ram = "64MB"\\ndefault_ram = "1GB"\\n'            | 3 | tasks.default_ram         | is above max_ram
             fuel above ceiling   | '[tasks]\\nmax_compute = "LOW"\\ndefault_compute = "HIGH"\\n'    | 3 | tasks.default_compute     | is above max_compute
             timeout above ceil.  | '[tasks]\\nmax_timeout = "1s"\\ndefault_timeout = "1m"\\n'       | 3 | tasks.default_timeout     | is above max_timeout (1s)
