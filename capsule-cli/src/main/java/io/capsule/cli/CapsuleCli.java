@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         name = "capsule",
         mixinStandardHelpOptions = true,
         version = "capsule 0.1.0",
-        description = "Runs untrusted Python tasks in WebAssembly sandboxes.",
+        description = "Runs untrusted Python and TypeScript/JavaScript tasks in WebAssembly sandboxes.",
         subcommands = {RunCommand.class, BuildCommand.class, ExecCommand.class, TraceCommand.class, WorkerCommand.class})
 public final class CapsuleCli implements Runnable {
     /** Exit status for usage and configuration errors. */

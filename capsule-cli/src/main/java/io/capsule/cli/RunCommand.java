@@ -37,7 +37,7 @@ class RunCommand implements Callable<Integer> {
     CapsuleCli parent;
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "FILE",
-            description = "run: the program (.py; default: [workflow].entrypoint of capsule.toml); "
+            description = "run: the program (.py, .ts, .js; default: [workflow].entrypoint of capsule.toml); "
                     + "exec: the artifact made by 'capsule build'.")
     Path file;
 

@@ -1,0 +1,253 @@
+package io.capsule.js;
+
+import com.dylibso.chicory.runtime.ChicoryInterruptedException;
+import com.dylibso.chicory.runtime.TrapException;
+import com.dylibso.chicory.runtime.WasmRuntimeException;
+import com.dylibso.chicory.wasm.ChicoryException;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capsule.core.Envelope;
+import io.capsule.core.ErrorType;
+import io.capsule.core.options.InvalidTaskException;
+import io.capsule.core.options.Limits;
+import io.capsule.core.options.TaskOptions;
+import io.capsule.core.options.Units;
+import io.capsule.core.spi.AttemptOutcome;
+import io.capsule.core.spi.AttemptSpec;
+import io.capsule.core.spi.HostBridge;
+import io.capsule.core.spi.Program;
+import io.capsule.js.bundle.Bundle;
+import io.capsule.wasm.CappedMemory;
+import io.capsule.wasm.Sandbox;
+import io.capsule.wasm.Snapshot;
+import io.capsule.wasm.WasmTemplate;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * A loaded JavaScript program. Each attempt restores QuickJS from the warm snapshot into a new instance,
+ * evaluates the program's bytecode (which registers its modules), starts the task, then lets the
+ * harness run timer callbacks ({@code tick}) until the task reports its outcome.
+ */
+final class JsProgram implements Program {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final SecureRandom SEEDS = new SecureRandom();
+    /** The longest single wait for a timer; a task waits longer by asking again. */
+    private static final long MAX_SLEEP_MS = 60_000;
+
+    private final WasmTemplate template;
+    private final Snapshot warm;
+    private final Bundle bundle;
+    private final byte[] bytecode;
+
+    JsProgram(WasmTemplate template, Snapshot warm, Bundle bundle, byte[] bytecode) {
+        this.template = template;
+        this.warm = warm;
+        this.bundle = bundle;
+        this.bytecode = bytecode;
+    }
+
+    @Override
+    public AttemptOutcome runAttempt(AttemptSpec spec, HostBridge host) {
+        String label = spec.taskName() == null ? "main" : spec.taskName();
+        Calls calls = new Calls(host, request(spec), spec.stdout(), spec.stderr());
+        Sandbox sandbox;
+        try {
+            sandbox = Sandbox.builder(template)
+                    .stdout(spec.stdout())
+                    .stderr(spec.stderr())
+                    .memoryCap(spec.limits().ramBytes())
+                    .hostFunction(QuickJs.hostCalls(calls::handle))
+                    .snapshot(warm)
+                    .build();
+        } catch (IllegalArgumentException e) {
+            return AttemptOutcome.failure(ErrorType.INVALID_TASK, "Task '" + label + "': ram "
+                    + Units.formatSize(spec.limits().ramBytes()) + " is too small: the JavaScript runtime " + e.getMessage(),
+                    label, null, null);
+        }
+        calls.memory = sandbox.memory();
+        try (sandbox) {
+            QuickJs.exec(sandbox, bytecode);
+            QuickJs.exec(sandbox, JsRuntime.Holder.START);
+            while (calls.outcome == null) {
+                QuickJs.exec(sandbox, JsRuntime.Holder.TICK);
+            }
+            return outcome(sandbox, calls.outcome, label);
+        } catch (ChicoryInterruptedException e) {
+            // The host stopped the attempt (deadline or cancel); it already knows why.
+            return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+        } catch (TrapException e) {
+            return classify(sandbox, ErrorType.TASK_ERROR, "The JavaScript runtime trapped: " + e.getMessage(), label);
+        } catch (WasmRuntimeException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+            }
+            // QuickJS sets no recursion limit of its own here: deep recursion runs the wasm stack out of its
+            // memory, which the engine reports as an out-of-bounds access. Contained, and the task's doing.
+            return classify(sandbox, ErrorType.TASK_ERROR, "The JavaScript runtime crashed (most likely the task recursed"
+                    + " too deeply): " + e.getMessage(), label);
+        } catch (ChicoryException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(), null);
+            }
+            return classify(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
+        }
+    }
+
+    @Override
+    public void close() {
+        // Nothing per program: the bytecode is cached by the runtime, instances are closed per attempt.
+    }
+
+    private ObjectNode request(AttemptSpec spec) {
+        ObjectNode req = JSON.createObjectNode();
+        req.put("file", bundle.entry());
+        if (spec.taskName() != null) {
+            req.put("task", spec.taskName());
+        }
+        req.put("attempt", spec.attempt());
+        req.set("args", spec.args());
+        ArrayNode argv = req.putArray("argv");
+        if (spec.taskName() == null) {
+            spec.args().forEach(a -> argv.add(a.isTextual() ? a.asText() : a.toString()));
+        }
+        ArrayNode seed = req.putArray("seed");
+        for (int i = 0; i < 4; i++) {
+            seed.add(SEEDS.nextInt());
+        }
+        return req;
+    }
+
+    private AttemptOutcome outcome(Sandbox sandbox, JsonNode response, String label) {
+        String task = response.path("task").isTextual() ? response.path("task").asText() : label;
+        long ram = sandbox.memory().bytesUsed();
+        if (response.path("ok").asBoolean()) {
+            // undefined (no return value) has no JSON form: the harness leaves the field out.
+            JsonNode result = response.has("result") ? response.get("result") : NullNode.getInstance();
+            return AttemptOutcome.success(result, task, ram, null);
+        }
+        JsonNode error = response.path("error");
+        ErrorType type = switch (error.path("type").asText()) {
+            case "invalid_task" -> ErrorType.INVALID_TASK;
+            case "memory_exhausted" -> ErrorType.MEMORY_EXHAUSTED;
+            case "permission_denied" -> ErrorType.PERMISSION_DENIED;
+            default -> ErrorType.TASK_ERROR;
+        };
+        return classify(sandbox, type, bundle.mapPositions(error.path("message").asText()), task);
+    }
+
+    /**
+     * The guest's word is not trusted: it may only claim memory exhaustion when the host saw the cap
+     * refuse a growth, and a refused growth turns any failure into memory exhaustion.
+     */
+    private static AttemptOutcome classify(Sandbox sandbox, ErrorType claimed, String message, String task) {
+        CappedMemory memory = sandbox.memory();
+        ErrorType type = claimed;
+        if (memory.capHit() && claimed != ErrorType.INVALID_TASK) {
+            type = ErrorType.MEMORY_EXHAUSTED;
+            message = "Task exceeded its " + Units.formatSize((long) memory.capPages() * CappedMemory.PAGE_SIZE)
+                    + " memory limit\n" + message;
+        } else if (claimed == ErrorType.MEMORY_EXHAUSTED) {
+            type = ErrorType.TASK_ERROR;
+        }
+        return AttemptOutcome.failure(type, message, task, memory.bytesUsed(), null);
+    }
+
+    /** Serves the harness's host calls for one attempt. Every call is checked; nothing is trusted. */
+    private static final class Calls {
+        private final HostBridge host;
+        private final ObjectNode request;
+        CappedMemory memory;
+        JsonNode outcome;
+        private boolean configured;
+
+        private final OutputStream stdout;
+        private final OutputStream stderr;
+
+        Calls(HostBridge host, ObjectNode request, OutputStream stdout, OutputStream stderr) {
+            this.host = host;
+            this.request = request;
+            this.stdout = stdout;
+            this.stderr = stderr;
+        }
+
+        String handle(String op, String payload) {
+            if (op.equals("stdout") || op.equals("stderr")) {
+                try {
+                    (op.equals("stdout") ? stdout : stderr).write(payload.getBytes(StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    // The reader went away (a closed terminal): the task goes on, as with a closed pipe.
+                }
+                return "null";
+            }
+            ObjectNode answer = JSON.createObjectNode();
+            try {
+                JsonNode call = JSON.readTree(payload);
+                switch (op) {
+                    case "request" -> {
+                        return request.toString();
+                    }
+                    case "configure" -> configure(call, answer);
+                    case "call" -> {
+                        if (!configured) {
+                            throw new InvalidTaskException("a task was called before the running task was configured");
+                        }
+                        Envelope envelope = host.callTask(call.path("task").asText(), call.get("options"),
+                                call.path("args"), JSON.createObjectNode());
+                        answer.set("envelope", envelope.toJsonNode());
+                    }
+                    case "sleep" -> Thread.sleep(Math.max(1, Math.min(MAX_SLEEP_MS, call.path("ms").asLong())));
+                    case "done" -> {
+                        if (outcome == null && call != null && call.isObject()) {
+                            outcome = call;
+                        }
+                    }
+                    default -> throw new InvalidTaskException("unknown host call " + op);
+                }
+            } catch (InvalidTaskException e) {
+                fail(answer, ErrorType.INVALID_TASK, e.getMessage());
+            } catch (JsonProcessingException e) {
+                fail(answer, ErrorType.INVALID_TASK, "bad host call: " + e.getOriginalMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ChicoryInterruptedException("interrupted while waiting in a host call");
+            }
+            return answer.toString();
+        }
+
+        private void configure(JsonNode call, ObjectNode answer) {
+            if (configured) {
+                throw new InvalidTaskException("the running task was already configured");
+            }
+            for (Iterator<Map.Entry<String, JsonNode>> it = call.path("tasks").fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> t = it.next();
+                TaskOptions.fromJson(t.getValue(), "task '" + t.getKey() + "'");
+            }
+            String task = call.path("task").asText();
+            Limits limits = host.configure(task, call.get("options"));
+            if (!memory.lowerCap(CappedMemory.pagesFor(limits.ramBytes()))) {
+                throw new InvalidTaskException("task '" + task + "': ram " + Units.formatSize(limits.ramBytes())
+                        + " is less than the " + Units.formatSize(memory.bytesUsed())
+                        + " the JavaScript runtime already uses after loading the program");
+            }
+            configured = true;
+            answer.put("ok", true);
+            answer.set("env", JSON.valueToTree(host.environment()));
+        }
+
+        private static void fail(ObjectNode answer, ErrorType type, String message) {
+            answer.put("ok", false);
+            ObjectNode error = answer.putObject("error");
+            error.put("type", type.wireName());
+            error.put("message", message);
+        }
+    }
+}

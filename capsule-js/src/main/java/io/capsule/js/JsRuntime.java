@@ -1,0 +1,186 @@
+package io.capsule.js;
+
+import com.dylibso.chicory.runtime.TrapException;
+import io.capsule.core.options.InvalidTaskException;
+import io.capsule.core.spi.GuestRuntime;
+import io.capsule.core.spi.Program;
+import io.capsule.core.spi.ProgramSource;
+import io.capsule.js.bundle.Bundle;
+import io.capsule.js.bundle.Bundler;
+import io.capsule.wasm.Sandbox;
+import io.capsule.wasm.Snapshot;
+import io.capsule.wasm.SnapshotCache;
+import io.capsule.wasm.WasmTemplate;
+import io.roastedroot.quickjs4j.core.JavyPluginModule;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * TypeScript and JavaScript tasks on QuickJS for wasm (quickjs4j's build, compiled ahead of time to JVM
+ * classes). Programs are bundled on the host ({@link Bundler}) and compiled to QuickJS bytecode once;
+ * every attempt runs that bytecode in a fresh instance started from a warm snapshot.
+ */
+public final class JsRuntime implements GuestRuntime {
+    private static final String MODULE_RESOURCE = "JavyPluginModule.meta";
+    private static final String GUEST = "/io/capsule/js/guest/";
+    private static final Pattern COMPILE_ERROR = Pattern.compile("Err` value: (?:Error:)?(.*)", Pattern.DOTALL);
+    private static final int BYTECODE_CACHE_ENTRIES = 64;
+    private static final long COMPILER_MEMORY = 1L << 30;
+    private static final Map<String, byte[]> BYTECODE = Collections.synchronizedMap(
+            new LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, byte[]> eldest) {
+                    return size() > BYTECODE_CACHE_ENTRIES;
+                }
+            });
+
+    /** The harness and SDK, bundled: what the warm snapshot holds besides QuickJS itself. */
+    private static final class Guest {
+        static final String PRELUDE = resource("harness.js") + "\n" + Bundler.builtin("@capsule-run/sdk", resource("sdk.js"));
+    }
+
+    /** The parsed module, the warm snapshot and the per-attempt driver scripts: once per process. */
+    static final class Holder {
+        static final SnapshotCache.WarmImage IMAGE = SnapshotCache.load("quickjs", snapshotKey(),
+                () -> {
+                    InputStream in = JavyPluginModule.class.getResourceAsStream(MODULE_RESOURCE);
+                    if (in == null) {
+                        throw new IllegalStateException("QuickJS module " + MODULE_RESOURCE + " is not on the class path");
+                    }
+                    return in;
+                },
+                JavyPluginModule::create,
+                JsRuntime::warmSnapshot);
+        static final byte[] START = compileTrusted("__capsule.start();");
+        static final byte[] TICK = compileTrusted("__capsule.tick();");
+    }
+
+    private static String snapshotKey() {
+        try (InputStream version = JavyPluginModule.class.getResourceAsStream(
+                "/META-INF/maven/io.roastedroot/quickjs4j/pom.properties")) {
+            byte[] v = version == null ? new byte[0] : version.readAllBytes();
+            return SnapshotCache.key(v, Guest.PRELUDE.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Starts QuickJS and evaluates the harness and SDK; every attempt starts from this state. */
+    static Snapshot warmSnapshot(WasmTemplate template) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try (Sandbox sandbox = Sandbox.builder(template)
+                .stderr(err)
+                .hostFunction(QuickJs.hostCalls((op, payload) -> {
+                    throw new IllegalStateException("host call '" + op + "' while preparing the snapshot");
+                }))
+                .build()) {
+            QuickJs.initialize(sandbox);
+            QuickJs.exec(sandbox, QuickJs.compile(sandbox, Guest.PRELUDE));
+            return Snapshot.take(sandbox);
+        } catch (TrapException e) {
+            throw new IllegalStateException("The JavaScript harness failed to load: " + err.toString(StandardCharsets.UTF_8), e);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "javascript";
+    }
+
+    @Override
+    public boolean accepts(String fileName) {
+        String name = fileName.toLowerCase(Locale.ROOT);
+        return name.endsWith(".ts") || name.endsWith(".mts") || name.endsWith(".cts")
+                || name.endsWith(".js") || name.endsWith(".mjs") || name.endsWith(".cjs");
+    }
+
+    @Override
+    public Program load(ProgramSource source) throws InvalidTaskException {
+        Set<String> sloppy = new HashSet<>();
+        while (true) {
+            Bundle bundle = Bundler.bundle(source.projectRoot(), source.entry(), source.inlineFiles(), sloppy);
+            String key = sha256(bundle.code());
+            byte[] bytecode = BYTECODE.get(key);
+            if (bytecode != null) {
+                return new JsProgram(Holder.IMAGE.template(), Holder.IMAGE.snapshot(), bundle, bytecode);
+            }
+            String error = compileProgram(bundle);
+            if (error == null) {
+                return new JsProgram(Holder.IMAGE.template(), Holder.IMAGE.snapshot(), bundle, BYTECODE.get(key));
+            }
+            Bundle.Segment culprit = bundle.segmentAt(error);
+            if (culprit == null || !culprit.commonJs() || !sloppy.add(culprit.id())) {
+                throw new InvalidTaskException("SyntaxError: " + bundle.mapPositions(error));
+            }
+            // A CommonJS file written for sloppy mode (octal literals, with): compile it on its own, non-strict.
+        }
+    }
+
+    /** Compiles the bundle in a throw-away instance and caches the bytecode; returns QuickJS's syntax error, if any. */
+    private static String compileProgram(Bundle bundle) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try (Sandbox sandbox = compiler(err)) {
+            BYTECODE.put(sha256(bundle.code()), QuickJs.compile(sandbox, bundle.code()));
+            return null;
+        } catch (TrapException e) {
+            String text = err.toString(StandardCharsets.UTF_8);
+            Matcher m = COMPILE_ERROR.matcher(text);
+            String detail = m.find() ? m.group(1) : text;
+            return detail.lines().filter(l -> !l.isBlank() && !l.startsWith("note:") && !l.startsWith("stack backtrace"))
+                    .findFirst().orElse("unknown error").strip();
+        }
+    }
+
+    private static byte[] compileTrusted(String code) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try (Sandbox sandbox = compiler(err)) {
+            return QuickJs.compile(sandbox, code);
+        } catch (TrapException e) {
+            throw new IllegalStateException("Cannot compile the harness driver: " + err.toString(StandardCharsets.UTF_8), e);
+        }
+    }
+
+    private static Sandbox compiler(ByteArrayOutputStream err) {
+        return Sandbox.builder(Holder.IMAGE.template())
+                .stderr(err)
+                .memoryCap(COMPILER_MEMORY)
+                .snapshot(Holder.IMAGE.snapshot())
+                .hostFunction(QuickJs.hostCalls((op, payload) -> {
+                    throw new IllegalStateException("host call '" + op + "' while compiling");
+                }))
+                .build();
+    }
+
+    private static String resource(String name) {
+        try (InputStream in = JsRuntime.class.getResourceAsStream(GUEST + name)) {
+            if (in == null) {
+                throw new IllegalStateException("missing resource " + GUEST + name);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
