@@ -24,12 +24,13 @@ import java.util.concurrent.TimeUnit;
 public final class Benchmarks {
     private static final String TRIVIAL = "def main():\n    return 1\n";
     private static final String IMPORTS = "import json, dataclasses, typing, re\n\ndef main():\n    return 1\n";
+    private static final String TRIVIAL_JS = "export function main() {\n  return 1;\n}\n";
     /** compute.py runs plain python3 too, so it declares no options: its fuel comes from the defaults. */
     private static final TaskDefaults HIGH_COMPUTE = new TaskDefaults(Units.FUEL_HIGH, null, null, null);
 
     private final Path root;
     private final boolean quick;
-    /** With {@code --only=NAME}, the one figure to run (warm, imports, throughput, compute, fuel, cli). */
+    /** With {@code --only=NAME}, the one figure to run (warm, warm-js, imports, throughput, compute, compute-js, fuel, cli). */
     private final String only;
     private final List<String[]> rows = new ArrayList<>();
 
@@ -53,7 +54,11 @@ public final class Benchmarks {
         double nativeStart = median(nativeRuns(quick ? 5 : 15, "python3", "-c", TRIVIAL + "main()\n"));
         try (CapsuleEngine engine = CapsuleEngine.builder().build()) {
             if (selected("warm")) {
-                warmStart(engine, nativeStart);
+                warmStart(engine, "Python `return 1`", "main.py", TRIVIAL, "python3 process", nativeStart);
+            }
+            if (selected("warm-js")) {
+                double nodeStart = median(nativeRuns(quick ? 5 : 15, "node", "-e", "1"));
+                warmStart(engine, "JS `return 1`", "main.mjs", TRIVIAL_JS, "node process", nodeStart);
             }
             if (selected("imports")) {
                 imports(engine);
@@ -63,6 +68,9 @@ public final class Benchmarks {
             }
             if (selected("compute")) {
                 compute(engine);
+            }
+            if (selected("compute-js")) {
+                computeJs(engine);
             }
             if (selected("fuel")) {
                 fuelOverhead(engine);
@@ -78,18 +86,19 @@ public final class Benchmarks {
         return only == null || only.equals(figure);
     }
 
-    private void warmStart(CapsuleEngine engine, double nativeStartMs) throws Exception {
+    private void warmStart(CapsuleEngine engine, String what, String fileName, String source, String reference,
+            double referenceMs) throws Exception {
         int n = quick ? 200 : 1000;
-        double[] t = timeRuns(engine, TRIVIAL, 50, n);
-        row("warm start p50 (Python `return 1`)", ms(pct(t, 50)), "python3 process " + ms(nativeStartMs),
-                ratio(pct(t, 50), nativeStartMs), "<= 5 ms");
-        row("warm start p99", ms(pct(t, 99)), "", "", "<= 20 ms");
+        double[] t = timeRuns(engine, fileName, source, 50, n);
+        row("warm start p50 (" + what + ")", ms(pct(t, 50)), reference + " " + ms(referenceMs),
+                ratio(pct(t, 50), referenceMs), "<= 5 ms");
+        row("warm start p99 (" + what + ")", ms(pct(t, 99)), "", "", "<= 20 ms");
     }
 
     private void imports(CapsuleEngine engine) throws Exception {
         int n = quick ? 100 : 300;
-        double plain = pct(timeRuns(engine, TRIVIAL, 20, n), 50);
-        double withImports = pct(timeRuns(engine, IMPORTS, 20, n), 50);
+        double plain = pct(timeRuns(engine, "main.py", TRIVIAL, 20, n), 50);
+        double withImports = pct(timeRuns(engine, "main.py", IMPORTS, 20, n), 50);
         row("start p50, task importing json/dataclasses/typing/re", ms(withImports), "task importing nothing " + ms(plain),
                 ratio(withImports, plain), "~1.0x");
     }
@@ -118,18 +127,31 @@ public final class Benchmarks {
     }
 
     private void compute(CapsuleEngine engine) throws Exception {
-        Path program = root.resolve("bench/programs/compute.py");
+        compareCompute(engine, "bench/programs/compute.py", "python3", "<= 6x", "python3");
+    }
+
+    /** The same program under V8's interpreter: the JIT would make the comparison about JITs, not engines. */
+    private void computeJs(CapsuleEngine engine) throws Exception {
+        compareCompute(engine, "bench/programs/compute.mjs", "node --jitless", "<= 4x", "node", "--jitless");
+    }
+
+    /** Runs a program that reports its own {@code seconds} both in Capsule and natively, alternating. */
+    private void compareCompute(CapsuleEngine engine, String file, String reference, String target, String... command)
+            throws Exception {
+        Path program = root.resolve(file);
         int n = quick ? 1 : 3;
         double[] inCapsule = new double[n];
         double[] natively = new double[n];
+        String[] nativeCommand = Arrays.copyOf(command, command.length + 1);
+        nativeCommand[command.length] = program.toString();
         for (int i = 0; i < n; i++) {
             inCapsule[i] = computeMs(engine, program);
-            String out = nativeOutput("python3", program.toString());
-            natively[i] = Double.parseDouble(out.replaceAll(".*\"seconds\": ([0-9.eE-]+).*", "$1").strip()) * 1000;
+            String out = nativeOutput(nativeCommand);
+            natively[i] = Double.parseDouble(out.replaceAll("(?s).*\"seconds\": ?([0-9.eE-]+).*", "$1").strip()) * 1000;
         }
         double c = median(inCapsule);
         double p = median(natively);
-        row("compute, bench/programs/compute.py (in-program time)", ms(c), "python3 " + ms(p), ratio(c, p), "<= 6x");
+        row("compute, " + file + " (in-program time)", ms(c), reference + " " + ms(p), ratio(c, p), target);
     }
 
     /**
@@ -175,14 +197,15 @@ public final class Benchmarks {
                 ratio(median(cli), reference), "<= 1000 ms");
     }
 
-    private static double[] timeRuns(CapsuleEngine engine, String source, int warmup, int n) throws Exception {
+    private static double[] timeRuns(CapsuleEngine engine, String fileName, String source, int warmup, int n)
+            throws Exception {
         for (int i = 0; i < warmup; i++) {
-            engine.run(TaskRequest.source("main.py", source).build());
+            engine.run(TaskRequest.source(fileName, source).build());
         }
         double[] t = new double[n];
         for (int i = 0; i < n; i++) {
             long s = System.nanoTime();
-            Envelope e = engine.run(TaskRequest.source("main.py", source).build());
+            Envelope e = engine.run(TaskRequest.source(fileName, source).build());
             t[i] = (System.nanoTime() - s) / 1e6;
             if (!e.success()) {
                 throw new IllegalStateException("benchmark task failed: " + e.toJson());

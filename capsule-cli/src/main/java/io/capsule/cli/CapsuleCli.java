@@ -1,5 +1,6 @@
 package io.capsule.cli;
 
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -11,7 +12,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "capsule 0.1.0",
         description = "Runs untrusted Python and TypeScript/JavaScript tasks in WebAssembly sandboxes.",
-        subcommands = {RunCommand.class})
+        subcommands = {RunCommand.class, BuildCommand.class, ExecCommand.class, TraceCommand.class, WorkerCommand.class})
 public final class CapsuleCli implements Runnable {
     /** Exit status for usage and configuration errors. */
     static final int EXIT_USAGE = 2;
@@ -21,8 +22,14 @@ public final class CapsuleCli implements Runnable {
 
     final PrintStream out;
     final PrintStream err;
+    final InputStream in;
 
     CapsuleCli(PrintStream out, PrintStream err) {
+        this(System.in, out, err);
+    }
+
+    CapsuleCli(InputStream in, PrintStream out, PrintStream err) {
+        this.in = in;
         this.out = out;
         this.err = err;
     }
@@ -38,7 +45,12 @@ public final class CapsuleCli implements Runnable {
 
     /** Runs the CLI and returns its exit status (used by tests, which cannot let it exit the JVM). */
     public static int execute(PrintStream out, PrintStream err, String... args) {
-        CommandLine cli = new CommandLine(new CapsuleCli(out, err));
+        return execute(System.in, out, err, args);
+    }
+
+    /** As {@link #execute(PrintStream, PrintStream, String...)}, reading standard input from {@code in} (the worker). */
+    public static int execute(InputStream in, PrintStream out, PrintStream err, String... args) {
+        CommandLine cli = new CommandLine(new CapsuleCli(in, out, err));
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
         cli.setExitCodeExceptionMapper(e -> EXIT_USAGE);

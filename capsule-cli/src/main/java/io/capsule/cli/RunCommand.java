@@ -7,8 +7,11 @@ import io.capsule.core.CapsuleEngine;
 import io.capsule.core.Envelope;
 import io.capsule.core.TaskError;
 import io.capsule.core.TaskListener;
-import io.capsule.core.ProjectFiles;
 import io.capsule.core.TaskRequest;
+import io.capsule.core.config.ConfigException;
+import io.capsule.core.options.Ceilings;
+import io.capsule.core.options.TaskDefaults;
+import io.capsule.core.trace.TraceRecorder;
 import io.capsule.core.policy.AccessPolicy;
 import io.capsule.core.policy.MountSpec;
 import io.capsule.core.policy.MountTable;
@@ -27,13 +30,15 @@ import picocli.CommandLine.ParentCommand;
 /** {@code capsule run FILE [ARGS...]}: runs the file's entry task and reports its envelope. */
 @Command(name = "run", description = "Run a task file (its 'main' task, else its main() function).",
         mixinStandardHelpOptions = true)
-final class RunCommand implements Callable<Integer> {
+class RunCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @ParentCommand
     CapsuleCli parent;
 
-    @Parameters(index = "0", paramLabel = "FILE", description = "The program to run (.py, .ts, .js).")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "FILE",
+            description = "run: the program (.py, .ts, .js; default: [workflow].entrypoint of capsule.toml); "
+                    + "exec: the artifact made by 'capsule build'.")
     Path file;
 
     @Parameters(index = "1..*", paramLabel = "ARGS", description = "Arguments passed to the task, as strings.")
@@ -61,12 +66,19 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream out = parent.out;
         PrintStream err = parent.err;
+        Target target;
+        try {
+            target = target();
+        } catch (UsageException | ConfigException e) {
+            err.println("capsule: " + e.getMessage());
+            return CapsuleCli.EXIT_USAGE;
+        }
         JsonNode arguments;
         List<MountTable.Mount> mounted = new ArrayList<>();
         try {
             arguments = arguments();
             for (String m : mounts) {
-                mounted.add(MountSpec.parse(m, Path.of(""), ProjectFiles.findProjectRoot(file)));
+                mounted.add(MountSpec.parse(m, Path.of(""), target.project().root()));
             }
         } catch (IllegalArgumentException e) {
             err.println("capsule: " + e.getMessage());
@@ -75,17 +87,36 @@ final class RunCommand implements Callable<Integer> {
             err.println("capsule: " + e.getMessage());
             return CapsuleCli.EXIT_USAGE;
         }
-        TaskRequest.Builder request = TaskRequest.file(file).args(arguments).task(task)
-                .access(AccessPolicy.DEFAULT.withMounts(mounted));
+        TaskRequest.Builder request = target.request().args(arguments).task(task)
+                .defaults(target.defaults()).ceilings(target.ceilings())
+                .access(target.access().withMounts(mounted));
         if (!json) {
             request.stdout(out).stderr(err);
         }
-        if (verbose) {
-            request.listener(new VerboseListener(err));
+        List<TaskListener> listeners = new ArrayList<>();
+        Progress progress = json ? null : new Progress(err, target.label());
+        if (progress != null) {
+            listeners.add(progress);
         }
+        if (verbose) {
+            listeners.add(new VerboseListener(err));
+        }
+        // No trace (and no .capsule/ directory) for a file that does not exist.
+        TraceRecorder trace = Files.isRegularFile(file) ? target.project().openTrace(err) : null;
+        if (trace != null) {
+            listeners.add(trace);
+        }
+        request.listener(TaskListener.all(listeners.toArray(TaskListener[]::new)));
         Envelope envelope;
         try (CapsuleEngine engine = CapsuleEngine.builder().build()) {
             envelope = engine.run(request.build());
+        } finally {
+            if (progress != null) {
+                progress.close();
+            }
+            if (trace != null) {
+                trace.close();
+            }
         }
         if (json) {
             out.println(envelope.toJson());
@@ -97,6 +128,35 @@ final class RunCommand implements Callable<Integer> {
             return 0;
         }
         return !Files.isRegularFile(file) ? CapsuleCli.EXIT_USAGE : 1;
+    }
+
+    /** What to run, under which project's configuration. */
+    record Target(TaskRequest.Builder request, ProjectContext project, String label, TaskDefaults defaults,
+            Ceilings ceilings, AccessPolicy access) {}
+
+    /** FILE, else the project's [workflow].entrypoint; with the project's defaults and ceilings. */
+    Target target() throws UsageException {
+        ProjectContext project;
+        if (file != null && !Files.exists(file) && !file.getFileName().toString().contains(".")
+                && ProjectContext.ofDirectory(Path.of("")).config().entrypoint() != null) {
+            // "capsule run x y" in a project with an entry point: x is an argument, not a missing file.
+            args = new ArrayList<>(args);
+            args.add(0, file.toString());
+            file = null;
+        }
+        if (file == null) {
+            project = ProjectContext.ofDirectory(Path.of(""));
+            if (project.config().entrypoint() == null) {
+                throw new UsageException("no FILE given and no [workflow].entrypoint in "
+                        + (project.config().file() != null ? project.config().file()
+                        : "a capsule.toml (none found in this directory or above)"));
+            }
+            file = project.config().entrypoint();
+        } else {
+            project = ProjectContext.ofFile(file);
+        }
+        return new Target(TaskRequest.file(file), project, String.valueOf(file.getFileName()),
+                project.config().defaults(), project.config().ceilings(), project.config().access());
     }
 
     private JsonNode arguments() throws IOException, UsageException {
@@ -134,45 +194,9 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private static final class UsageException extends Exception {
+    static final class UsageException extends Exception {
         UsageException(String message) {
             super(message);
-        }
-    }
-
-    /** --verbose: one line per lifecycle event. */
-    private static final class VerboseListener implements TaskListener {
-        private final PrintStream err;
-
-        VerboseListener(PrintStream err) {
-            this.err = err;
-        }
-
-        @Override
-        public void started(String taskName, int attempt, int depth) {
-            err.println("[capsule] " + "  ".repeat(depth) + "task " + taskName + " started"
-                    + (attempt > 0 ? " (attempt " + (attempt + 1) + ")" : ""));
-        }
-
-        @Override
-        public void retrying(String taskName, int nextAttempt, TaskError reason) {
-            err.println("[capsule] task " + taskName + " retrying (attempt " + (nextAttempt + 1) + ") after "
-                    + reason.type().wireName() + ": " + firstLine(reason.message()));
-        }
-
-        @Override
-        public void finished(Envelope e, int depth) {
-            var x = e.execution();
-            err.println("[capsule] " + "  ".repeat(depth) + "task " + x.taskName() + " "
-                    + (e.success() ? "succeeded" : "failed (" + e.error().type().wireName() + ")")
-                    + " in " + x.durationMs() + " ms, retries " + x.retries()
-                    + ", fuel " + (x.fuelConsumed() == null ? "not metered" : x.fuelConsumed())
-                    + (x.ramUsed() == null ? "" : ", memory " + (x.ramUsed() >> 20) + " MB"));
-        }
-
-        private static String firstLine(String s) {
-            int nl = s.indexOf('\n');
-            return nl < 0 ? s : s.substring(0, nl);
         }
     }
 }

@@ -276,6 +276,20 @@ class PythonApiEndToEndTest {
     }
 
     @Test
+    void entryInASubdirectoryImportsItsSiblingsAndRootPackages() throws Exception {
+        Files.createDirectories(dir.resolve("src"));
+        Files.createDirectories(dir.resolve("shared"));
+        Files.writeString(dir.resolve("shared/__init__.py"), "");
+        Files.writeString(dir.resolve("shared/text.py"), "def shout(s):\n    return s.upper()\n");
+        Files.writeString(dir.resolve("src/util.py"), "def double(x):\n    return 2 * x\n");
+        Files.writeString(dir.resolve("src/main.py"),
+                "import util\nfrom shared.text import shout\n\ndef main(x):\n    return [util.double(x), shout('ok')]\n");
+        Envelope e = engine.run(TaskRequest.file(dir.resolve("src/main.py")).projectRoot(dir).args(List.of(21)).build());
+        assertThat(e.success()).as(e.toJson()).isTrue();
+        assertThat(e.result().toString()).isEqualTo("[42,\"OK\"]");
+    }
+
+    @Test
     void commonLibrariesWorkInTaskCode() throws Exception {
         Envelope e = run("""
                 import json, re, typing

@@ -21,6 +21,7 @@ public final class TaskRequest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path file;
+    private final Path artifact;
     private final String sourceText;
     private final String sourceName;
     private final Path projectRoot;
@@ -36,6 +37,7 @@ public final class TaskRequest {
 
     private TaskRequest(Builder b) {
         this.file = b.file;
+        this.artifact = b.artifact;
         this.sourceText = b.sourceText;
         this.sourceName = b.sourceName;
         this.projectRoot = b.projectRoot;
@@ -58,6 +60,18 @@ public final class TaskRequest {
     }
 
     /**
+     * Runs a prepared artifact written by {@code capsule build} (see {@link io.capsule.core.project.Artifact});
+     * relative paths in options resolve against the current directory unless {@link Builder#projectRoot}
+     * says otherwise. The artifact's own defaults and ceilings are not applied: pass them with
+     * {@link Builder#defaults} and {@link Builder#ceilings}.
+     */
+    public static Builder artifact(Path artifact) {
+        Builder b = new Builder();
+        b.artifact = Objects.requireNonNull(artifact, "artifact");
+        return b;
+    }
+
+    /**
      * Runs source text. {@code fileName} ("main.py", "main.ts") selects the language and names the
      * file in tracebacks; relative paths in options resolve against the current directory unless
      * {@link Builder#projectRoot} says otherwise.
@@ -70,6 +84,7 @@ public final class TaskRequest {
     }
 
     public Path file() { return file; }
+    public Path artifact() { return artifact; }
     public String sourceText() { return sourceText; }
     public String sourceName() { return sourceName; }
     public Path projectRoot() { return projectRoot; }
@@ -85,6 +100,7 @@ public final class TaskRequest {
 
     public static final class Builder {
         private Path file;
+        private Path artifact;
         private String sourceText;
         private String sourceName;
         private Path projectRoot;

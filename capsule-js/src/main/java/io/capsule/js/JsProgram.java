@@ -64,11 +64,14 @@ final class JsProgram implements Program {
     @Override
     public AttemptOutcome runAttempt(AttemptSpec spec, HostBridge host) {
         String label = spec.taskName() == null ? "main" : spec.taskName();
-        Calls calls = new Calls(host, request(spec), spec.stdout(), spec.stderr());
+        Calls calls = new Calls(host, request(spec), spec.stdout(), spec.stderr(), new SandboxFiles(host::mounts));
         Sandbox sandbox;
         try {
-            sandbox = Sandbox.builder(template)
-                    .fuel(spec.limits().fuel())
+            Sandbox.Builder builder = Sandbox.builder(template);
+            if (template.isMetered()) {
+                builder.fuel(spec.limits().fuel());
+            }
+            sandbox = builder
                     .stdout(spec.stdout())
                     .stderr(spec.stderr())
                     .memoryCap(spec.limits().ramBytes())
@@ -90,8 +93,8 @@ final class JsProgram implements Program {
             }
             return outcome(sandbox, calls.outcome, label);
         } catch (FuelExhaustedException e) {
-            return AttemptOutcome.failure(ErrorType.FUEL_EXHAUSTED, "Task exceeded its fuel budget of " + e.budget()
-                    + " units", calls.task != null ? calls.task : label, sandbox.memory().bytesUsed(), sandbox.fuelConsumed());
+            return AttemptOutcome.failure(ErrorType.FUEL_EXHAUSTED, "Task exceeded its fuel budget of " + e.budget() + " units",
+                    calls.task != null ? calls.task : label, sandbox.memory().bytesUsed(), sandbox.fuelConsumed());
         } catch (ChicoryInterruptedException e) {
             // The host stopped the attempt (deadline or cancel); it already knows why.
             return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
@@ -101,7 +104,7 @@ final class JsProgram implements Program {
         } catch (WasmRuntimeException e) {
             if (Thread.currentThread().isInterrupted()) {
                 return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
-                        sandbox.fuelConsumed());
+                    sandbox.fuelConsumed());
             }
             // QuickJS sets no recursion limit of its own here: deep recursion runs the wasm stack out of its
             // memory, which the engine reports as an out-of-bounds access. Contained, and the task's doing.
@@ -110,7 +113,7 @@ final class JsProgram implements Program {
         } catch (ChicoryException e) {
             if (Thread.currentThread().isInterrupted()) {
                 return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
-                        sandbox.fuelConsumed());
+                    sandbox.fuelConsumed());
             }
             return classify(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
         }
@@ -133,11 +136,10 @@ final class JsProgram implements Program {
         if (spec.taskName() == null) {
             spec.args().forEach(a -> argv.add(a.isTextual() ? a.asText() : a.toString()));
         }
+        // 16-bit halves as fixed-width hex: parsing them takes the same path (and fuel) whatever their value.
         ArrayNode seed = req.putArray("seed");
-        for (int i = 0; i < 4; i++) {
-            // Always ten digits: the guest parses the same number of characters on every run, so the seed
-            // does not change the attempt's fuel (docs/fuel.md: deterministic).
-            seed.add(1_000_000_000 + SEEDS.nextInt(Integer.MAX_VALUE - 1_000_000_000));
+        for (int i = 0; i < 8; i++) {
+            seed.add(String.format("%04x", SEEDS.nextInt(1 << 16)));
         }
         return req;
     }
@@ -180,11 +182,9 @@ final class JsProgram implements Program {
     /** Serves the harness's host calls for one attempt. Every call is checked; nothing is trusted. */
     private static final class Calls {
         private final HostBridge host;
-        private final SandboxFiles files;
         private final ObjectNode request;
         CappedMemory memory;
         FuelMeter fuel;
-        /** The task the guest reported running, once it has. */
         String task;
         JsonNode outcome;
         private boolean configured;
@@ -192,10 +192,11 @@ final class JsProgram implements Program {
         private final OutputStream stdout;
         private final OutputStream stderr;
 
-        Calls(HostBridge host, ObjectNode request, OutputStream stdout, OutputStream stderr) {
+        private final SandboxFiles files;
+
+        Calls(HostBridge host, ObjectNode request, OutputStream stdout, OutputStream stderr, SandboxFiles files) {
+            this.files = files;
             this.host = host;
-            // Asks for the mounts on every call: they widen once, when the entry task's grants are checked.
-            this.files = new SandboxFiles(host::mounts);
             this.request = request;
             this.stdout = stdout;
             this.stderr = stderr;
@@ -226,9 +227,20 @@ final class JsProgram implements Program {
                                 call.path("args"), JSON.createObjectNode());
                         answer.set("envelope", envelope.toJsonNode());
                     }
-                    case "fs" -> files(call, answer);
-                    case "http" -> http(call, answer);
                     case "sleep" -> Thread.sleep(Math.max(1, Math.min(MAX_SLEEP_MS, call.path("ms").asLong())));
+                    case "fs" -> files(call, answer);
+                    case "http" -> {
+                        if (!configured) {
+                            throw new InvalidTaskException("an HTTP request was made before the task was configured");
+                        }
+                        try {
+                            answer.put("ok", true);
+                            answer.set("response", host.http(call));
+                        } catch (IOException e) {
+                            answer.put("ok", false);
+                            answer.putObject("error").put("type", "network").put("message", String.valueOf(e.getMessage()));
+                        }
+                    }
                     case "done" -> {
                         if (outcome == null && call != null && call.isObject()) {
                             outcome = call;
@@ -236,10 +248,10 @@ final class JsProgram implements Program {
                     }
                     default -> throw new InvalidTaskException("unknown host call " + op);
                 }
-            } catch (InvalidTaskException e) {
-                fail(answer, ErrorType.INVALID_TASK, e.getMessage());
             } catch (PermissionDeniedException e) {
                 fail(answer, ErrorType.PERMISSION_DENIED, e.getMessage());
+            } catch (InvalidTaskException e) {
+                fail(answer, ErrorType.INVALID_TASK, e.getMessage());
             } catch (JsonProcessingException e) {
                 fail(answer, ErrorType.INVALID_TASK, "bad host call: " + e.getOriginalMessage());
             } catch (InterruptedException e) {
@@ -247,6 +259,41 @@ final class JsProgram implements Program {
                 throw new ChicoryInterruptedException("interrupted while waiting in a host call");
             }
             return answer.toString();
+        }
+
+        /** The guest's fs module: every path goes through the task's mounts (SandboxFiles). */
+        private void files(JsonNode call, ObjectNode answer) {
+            if (!configured) {
+                throw new InvalidTaskException("a file was accessed before the task was configured");
+            }
+            String path = call.path("path").asText();
+            try {
+                switch (call.path("op").asText()) {
+                    case "read" -> {
+                        byte[] data = files.read(path);
+                        if (call.path("text").asBoolean()) {
+                            answer.put("value", new String(data, StandardCharsets.UTF_8));
+                        } else {
+                            answer.put("base64", Base64.getEncoder().encodeToString(data));
+                        }
+                    }
+                    case "write", "append" -> files.write(path, call.has("base64")
+                            ? Base64.getDecoder().decode(call.path("base64").asText())
+                            : call.path("text").asText().getBytes(StandardCharsets.UTF_8), call.path("op").asText().equals("append"));
+                    case "list" -> answer.set("value", JSON.valueToTree(files.list(path)));
+                    case "stat" -> answer.set("value", JSON.valueToTree(files.stat(path)));
+                    case "exists" -> answer.put("value", files.exists(path));
+                    case "mkdir" -> files.mkdir(path, call.path("recursive").asBoolean());
+                    case "remove" -> files.remove(path);
+                    case "rename" -> files.rename(path, call.path("to").asText());
+                    default -> throw new InvalidTaskException("unknown file operation " + call.path("op"));
+                }
+                answer.put("ok", true);
+            } catch (IOException | FileAccessException | IllegalArgumentException e) {
+                answer.put("ok", false);
+                answer.put("code", SandboxFiles.errorCode(e));
+                answer.put("message", String.valueOf(e.getMessage()));
+            }
         }
 
         private void configure(JsonNode call, ObjectNode answer) {
@@ -257,11 +304,12 @@ final class JsProgram implements Program {
                 Map.Entry<String, JsonNode> t = it.next();
                 TaskOptions.fromJson(t.getValue(), "task '" + t.getKey() + "'");
             }
-            String task = call.path("task").asText();
+            task = call.path("task").asText();
             Limits limits = host.configure(task, call.get("options"));
-            this.task = task;
-            // Fuel the harness spent loading the program counts against the task's own budget.
-            fuel.lowerBudget(limits.fuel());
+            if (fuel != null) {
+                // Fuel the harness spent loading the program counts against the task's own budget.
+                fuel.lowerBudget(limits.fuel());
+            }
             if (!memory.lowerCap(CappedMemory.pagesFor(limits.ramBytes()))) {
                 throw new InvalidTaskException("task '" + task + "': ram " + Units.formatSize(limits.ramBytes())
                         + " is less than the " + Units.formatSize(memory.bytesUsed())
@@ -270,61 +318,6 @@ final class JsProgram implements Program {
             configured = true;
             answer.put("ok", true);
             answer.set("env", JSON.valueToTree(host.environment()));
-        }
-
-        /**
-         * One {@code fs} operation on the task's allowed directories. Text travels as a JSON string when the
-         * guest asks for utf8, bytes as base64. A refusal or I/O error answers Node's code (ENOENT, EROFS...).
-         */
-        private void files(JsonNode call, ObjectNode answer) {
-            String path = call.path("path").asText("");
-            try {
-                switch (call.path("op").asText()) {
-                    case "read" -> {
-                        byte[] data = files.read(path);
-                        if (call.path("utf8").asBoolean()) {
-                            answer.put("text", new String(data, StandardCharsets.UTF_8));
-                        } else {
-                            answer.put("data", Base64.getEncoder().encodeToString(data));
-                        }
-                    }
-                    case "write" -> {
-                        byte[] data = call.has("text") ? call.path("text").asText().getBytes(StandardCharsets.UTF_8)
-                                : Base64.getDecoder().decode(call.path("data").asText(""));
-                        files.write(path, data, call.path("append").asBoolean());
-                    }
-                    case "list" -> files.list(path).forEach(answer.putArray("entries")::add);
-                    case "stat" -> answer.set("stat", JSON.valueToTree(files.stat(path)));
-                    case "exists" -> answer.put("exists", files.exists(path));
-                    case "mkdir" -> files.mkdir(path, call.path("recursive").asBoolean());
-                    case "remove" -> files.remove(path);
-                    case "rename" -> files.rename(path, call.path("to").asText(""));
-                    default -> throw new InvalidTaskException("unknown fs operation " + call.path("op"));
-                }
-                answer.put("ok", true);
-            } catch (IOException | FileAccessException | IllegalArgumentException e) {
-                answer.put("ok", false);
-                ObjectNode error = answer.putObject("error");
-                error.put("type", "fs");
-                error.put("code", e instanceof IllegalArgumentException ? "EINVAL" : SandboxFiles.errorCode(e));
-                // The JDK's own messages name host paths: only the sandbox's refusals (in guest paths) go through.
-                if (e instanceof FileAccessException) {
-                    error.put("message", e.getMessage());
-                }
-            }
-        }
-
-        /** A request for the guest's fetch; a denied host is a permission_denied answer, a failure network_error. */
-        private void http(JsonNode call, ObjectNode answer) throws InterruptedException {
-            try {
-                answer.set("response", host.http(call.path("request")));
-                answer.put("ok", true);
-            } catch (IOException e) {
-                answer.put("ok", false);
-                ObjectNode error = answer.putObject("error");
-                error.put("type", "network_error");
-                error.put("message", e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
-            }
         }
 
         private static void fail(ObjectNode answer, ErrorType type, String message) {

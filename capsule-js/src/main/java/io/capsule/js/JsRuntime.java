@@ -38,9 +38,9 @@ import java.util.regex.Pattern;
  */
 public final class JsRuntime implements GuestRuntime {
     private static final String MODULE_RESOURCE = "JavyPluginModule.meta";
-    private static final String GUEST = "/io/capsule/js/guest/";
-    /** The compiled QuickJS's checkpoint helper (see MeteredMachines); quickjs4j 0.0.17's name. */
+    /** The compiled QuickJS's checkpoint helper (see MeteredMachines). */
     private static final String CHECKPOINT_CLASS = "io.roastedroot.quickjs4j.core.JavyPluginModuleMachineShaded";
+    private static final String GUEST = "/io/capsule/js/guest/";
     private static final Pattern COMPILE_ERROR = Pattern.compile("Err` value: (?:Error:)?(.*)", Pattern.DOTALL);
     private static final int BYTECODE_CACHE_ENTRIES = 64;
     private static final long COMPILER_MEMORY = 1L << 30;
@@ -55,10 +55,7 @@ public final class JsRuntime implements GuestRuntime {
     /** The harness, SDK and built-in modules, bundled: what the warm snapshot holds besides QuickJS itself. */
     private static final class Guest {
         static final String PRELUDE = resource("harness.js") + "\n" + Bundler.builtin("@capsule-run/sdk", resource("sdk.js"))
-                + Bundler.builtin("path", resource("path.js"))
-                + Bundler.builtin("capsule:bytes", resource("bytes.js")) + Bundler.builtin("fs", resource("fs.js"))
-                + Bundler.builtin("fs/promises", resource("fs-promises.js"))
-                + Bundler.builtin("capsule:fetch", resource("fetch.js"));
+                + Bundler.builtin("path", resource("path.js"));
     }
 
     /** The parsed module, the warm snapshot and the per-attempt driver scripts: once per process. */
@@ -78,7 +75,6 @@ public final class JsRuntime implements GuestRuntime {
                 },
                 JavyPluginModule::create,
                 JsRuntime::warmSnapshot);
-        /** Tasks run on this one: the same machine, with a fuel budget per sandbox. */
         static final WasmTemplate METERED = IMAGE.template().metered(MeteredMachines.CALIBRATED_FUEL_PER_CHECKPOINT);
         static final byte[] START = compileTrusted("__capsule.start();");
         static final byte[] TICK = compileTrusted("__capsule.tick();");

@@ -1,15 +1,13 @@
 package io.capsule.python;
 
 import io.capsule.core.options.InvalidTaskException;
+import io.capsule.core.project.ProjectSources;
 import io.capsule.core.spi.ProgramSource;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -25,15 +23,42 @@ final class GuestTree implements AutoCloseable {
     static final String APP = "app";
     private static final String RESOURCES = "/io/capsule/python/guest/";
     private static final List<String> HARNESS_FILES = List.of("guest.py", "capsule/__init__.py", "capsule/_net.py");
-    private static final int MAX_FILES = 5000;
-    private static final long MAX_BYTES = 64L << 20;
 
     private final Path dir;
     private final Path entry;
+    /** False for a prepared tree (a cache entry or an artifact): its owner deletes it, not us. */
+    private final boolean owned;
 
     private GuestTree(Path dir, Path entry) {
+        this(dir, entry, true);
+    }
+
+    private GuestTree(Path dir, Path entry, boolean owned) {
         this.dir = dir;
         this.entry = entry;
+        this.owned = owned;
+    }
+
+    /**
+     * Writes a complete guest tree (harness, SDK, the project's sources under {@code app/}) into {@code dir}:
+     * the Python runtime's prepared form of a program.
+     */
+    static void prepare(ProjectSources sources, Path entry, Path dir) throws IOException {
+        if (!sources.contains(entry)) {
+            throw new InvalidTaskException("Entry file " + entry + " is not a Python source file of the project");
+        }
+        writeHarness(dir);
+        Path app = dir.resolve(APP);
+        Files.createDirectories(app);
+        sources.writeTo(app);
+    }
+
+    /** Uses a tree {@link #prepare} wrote, in place; it is never changed or deleted through this object. */
+    static GuestTree prepared(Path dir, Path entry) {
+        if (!Files.isRegularFile(dir.resolve(APP).resolve(entry.toString())) || !Files.isRegularFile(dir.resolve("guest.py"))) {
+            throw new InvalidTaskException("Prepared program in " + dir + " has no " + entry);
+        }
+        return new GuestTree(dir, entry, false);
     }
 
     static GuestTree create(ProgramSource source) {
@@ -48,7 +73,7 @@ final class GuestTree implements AutoCloseable {
             writeHarness(dir);
             Path app = dir.resolve(APP);
             Files.createDirectories(app);
-            copySources(source.projectRoot(), app);
+            ProjectSources.scan(source.projectRoot(), GuestTree::isSource).writeTo(app);
             for (Map.Entry<Path, String> inline : source.inlineFiles().entrySet()) {
                 Path target = app.resolve(inline.getKey().toString());
                 Files.createDirectories(target.getParent());
@@ -90,37 +115,9 @@ final class GuestTree implements AutoCloseable {
         }
     }
 
-    /** Copies *.py files, skipping hidden directories, caches, virtualenvs and node_modules. */
-    private static void copySources(Path root, Path app) throws IOException {
-        if (!Files.isDirectory(root)) {
-            return;
-        }
-        long[] budget = {MAX_FILES, MAX_BYTES};
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
-                String name = d.getFileName() == null ? "" : d.getFileName().toString();
-                boolean skip = !d.equals(root) && (name.startsWith(".") || name.equals("__pycache__")
-                        || name.equals("node_modules") || Files.exists(d.resolve("pyvenv.cfg")));
-                return skip ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) throws IOException {
-                if (attrs.isRegularFile() && f.getFileName().toString().endsWith(".py")) {
-                    budget[0]--;
-                    budget[1] -= attrs.size();
-                    if (budget[0] < 0 || budget[1] < 0) {
-                        throw new InvalidTaskException("The project at " + root + " has more Python sources than "
-                                + MAX_FILES + " files or " + (MAX_BYTES >> 20) + "MB; run from a smaller directory");
-                    }
-                    Path target = app.resolve(root.relativize(f).toString());
-                    Files.createDirectories(target.getParent());
-                    Files.copy(f, target);
-                }
-                return FileVisitResult.CONTINUE;
-            }
-        });
+    /** The project files a Python program consists of. */
+    static boolean isSource(Path relative) {
+        return relative.getFileName().toString().endsWith(".py");
     }
 
     Path dir() {
@@ -138,6 +135,9 @@ final class GuestTree implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!owned) {
+            return;
+        }
         try (Stream<Path> files = Files.walk(dir)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {

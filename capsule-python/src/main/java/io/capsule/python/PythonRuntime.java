@@ -3,6 +3,7 @@ package io.capsule.python;
 import io.capsule.core.options.InvalidTaskException;
 import io.capsule.core.spi.GuestRuntime;
 import io.capsule.core.spi.Program;
+import io.capsule.core.project.ProjectSources;
 import io.capsule.core.spi.ProgramSource;
 import io.capsule.wasm.SnapshotCache;
 import io.capsule.wasm.WasmTemplate;
@@ -11,6 +12,7 @@ import io.trino.wasm.python.PythonMachine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 
 /**
  * Python tasks on CPython 3.13 for wasm32-wasi (the Trino build, compiled ahead of time to JVM classes).
@@ -97,7 +99,37 @@ public final class PythonRuntime implements GuestRuntime {
 
     @Override
     public Program load(ProgramSource source) throws InvalidTaskException {
+        return program(GuestTree.create(source));
+    }
+
+    /** Every program, prepared or not, runs on the same (metered) template and snapshot. */
+    private Program program(GuestTree tree) {
         WasmTemplate template = metered ? Holder.METERED : Unmetered.TEMPLATE;
-        return new PythonProgram(template, Holder.IMAGE.snapshot(), GuestTree.create(source));
+        return new PythonProgram(template, Holder.IMAGE.snapshot(), tree);
+    }
+
+    @Override
+    public boolean isSource(Path relativePath) {
+        return GuestTree.isSource(relativePath);
+    }
+
+    /** The prepared form is a whole guest tree, so it changes with the harness: its key is part of the format. */
+    @Override
+    public String preparedFormat() {
+        return "python-tree-1-" + PreparedFormat.KEY;
+    }
+
+    private static final class PreparedFormat {
+        static final String KEY = snapshotKey();
+    }
+
+    @Override
+    public void prepare(ProgramSource source, ProjectSources sources, Path dir) throws IOException {
+        GuestTree.prepare(sources, source.entry(), dir);
+    }
+
+    @Override
+    public Program loadPrepared(ProgramSource source, Path dir) throws InvalidTaskException {
+        return program(GuestTree.prepared(dir, source.entry()));
     }
 }

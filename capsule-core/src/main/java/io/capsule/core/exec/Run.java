@@ -32,6 +32,9 @@ public final class Run {
     final TaskListener listener;
     final Executor guestThreads;
     final ScheduledExecutorService timers;
+    /** Names this run in lifecycle events and traces. */
+    final String id = java.util.UUID.randomUUID().toString();
+    private final java.util.concurrent.atomic.AtomicLong taskIds = new java.util.concurrent.atomic.AtomicLong();
     private final AtomicInteger subtasks = new AtomicInteger();
     private final Set<Attempt> running = ConcurrentHashMap.newKeySet();
     private volatile boolean cancelled;
@@ -72,6 +75,10 @@ public final class Run {
     /** Counts one more sub-task against the run's budget; false when the budget is spent. */
     boolean takeSubtask() {
         return subtasks.incrementAndGet() <= ceilings.maxSubtasks();
+    }
+
+    long nextTaskId() {
+        return taskIds.incrementAndGet();
     }
 
     boolean cancelled() {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.capsule.core.Envelope;
 import io.capsule.core.ErrorType;
 import io.capsule.core.Execution;
+import io.capsule.core.TaskAttempt;
 import io.capsule.core.TaskError;
 import io.capsule.core.options.InvalidTaskException;
 import io.capsule.core.options.Limits;
@@ -40,6 +41,8 @@ public final class TaskRunner {
     private final boolean entry;
     private Limits startLimits;
     private String taskName;
+    private final long taskId;
+    private Long parentTaskId;
     /** Every attempt's HTTP requests, for {@code execution.host_requests}. */
     private final List<JsonNode> hostRequests = Collections.synchronizedList(new ArrayList<>());
 
@@ -52,6 +55,7 @@ public final class TaskRunner {
         this.depth = depth;
         this.startLimits = limits;
         this.entry = entry;
+        this.taskId = run.nextTaskId();
     }
 
     /**
@@ -77,14 +81,17 @@ public final class TaskRunner {
             out = new BoundedCapture(Run.CAPTURE_LIMIT, run.stdout);
             err = new BoundedCapture(Run.CAPTURE_LIMIT, run.stderr);
             Attempt attempt = new Attempt(startLimits, run.timers);
+            TaskAttempt info = attemptInfo(attemptNo);
+            run.listener.attemptCreated(info);
             try {
-                outcome = runAttempt(attemptNo, attempt, out, err);
+                outcome = runAttempt(attemptNo, attempt, out, err, info);
             } catch (InterruptedException e) {
                 // The caller (a parent task) was stopped: stop this task too and report why.
                 attempt.stop(new TaskError(ErrorType.INTERNAL_ERROR, "Parent task stopped"));
                 Thread.currentThread().interrupt();
                 outcome = AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Parent task stopped before this task finished",
                         taskName, null, null);
+                run.listener.attemptFinished(info, outcome.error(), null, null);
                 break;
             }
             if (outcome.fuelConsumed() != null) {
@@ -93,6 +100,7 @@ public final class TaskRunner {
             if (outcome.taskName() != null) {
                 taskName = outcome.taskName();
             }
+            run.listener.attemptFinished(attemptInfo(attemptNo), outcome.error(), outcome.fuelConsumed(), outcome.ramUsed());
             maxRetries = attempt.limits().maxRetries();
             if (outcome.error() == null || !outcome.error().type().retryable() || attemptNo >= maxRetries
                     || run.cancelled()) {
@@ -111,7 +119,12 @@ public final class TaskRunner {
         return envelope;
     }
 
-    private AttemptOutcome runAttempt(int attemptNo, Attempt attempt, BoundedCapture out, BoundedCapture err) throws InterruptedException {
+    private TaskAttempt attemptInfo(int attemptNo) {
+        return new TaskAttempt(run.id, taskId, parentTaskId, taskName, attemptNo, depth);
+    }
+
+    private AttemptOutcome runAttempt(int attemptNo, Attempt attempt, BoundedCapture out, BoundedCapture err,
+            TaskAttempt info) throws InterruptedException {
         Map<String, String> env = environmentFor(startLimits);
         AttemptSpec spec = new AttemptSpec(attemptNo, entry ? requestedName : taskName, args, kwargs, startLimits, env, out, err);
         Bridge bridge = new Bridge(attempt, new HttpGateway.RequestLog(() -> environmentFor(attempt.limits()).values()));
@@ -120,7 +133,7 @@ public final class TaskRunner {
             if (startLimits.timeout() != null) {
                 attempt.applyLimits(startLimits);
             }
-            run.guestThreads.execute(() -> runGuest(attempt, spec, bridge));
+            run.guestThreads.execute(() -> runGuest(attempt, spec, bridge, info));
             AttemptOutcome result = attempt.outcome().get();
             hostRequests.addAll(bridge.log.entries());
             return result;
@@ -132,11 +145,12 @@ public final class TaskRunner {
         }
     }
 
-    private void runGuest(Attempt attempt, AttemptSpec spec, Bridge bridge) {
+    private void runGuest(Attempt attempt, AttemptSpec spec, Bridge bridge, TaskAttempt info) {
         if (!attempt.enter()) {
             return;
         }
         try {
+            run.listener.attemptRunning(info);
             attempt.finish(run.program.runAttempt(spec, bridge));
         } catch (StackOverflowError e) {
             attempt.finish(AttemptOutcome.failure(ErrorType.TASK_ERROR,
@@ -259,6 +273,7 @@ public final class TaskRunner {
                 return Envelope.failure(new TaskError(ErrorType.PERMISSION_DENIED, e.getMessage()), none);
             }
             TaskRunner child = new TaskRunner(run, name, callArgs, callKwargs, depth + 1, childLimits, false);
+            child.parentTaskId = taskId;
             Envelope envelope = child.execute();
             if (Thread.currentThread().isInterrupted()) {
                 throw new InterruptedException("parent task stopped");

@@ -15,4 +15,36 @@ public interface GuestRuntime {
 
     /** Prepares a program; the expensive shared parts (parsed module, compiled code) are cached by the runtime. */
     Program load(ProgramSource source) throws InvalidTaskException;
+
+    /** Whether a project file (path relative to the project root) is one of this runtime's sources. */
+    default boolean isSource(java.nio.file.Path relativePath) {
+        return accepts(relativePath.getFileName().toString());
+    }
+
+    /**
+     * The version of what {@link #prepare} writes (change it whenever that output would change, e.g. with
+     * a new harness or transpiler), or null when this runtime does not prepare programs ahead of time.
+     */
+    default String preparedFormat() {
+        return null;
+    }
+
+    /**
+     * Writes everything needed to run the program into the empty directory {@code dir}, from the
+     * project's {@code sources} (read once, so the result matches the cache key made from them). What is
+     * written must be enough for {@link #loadPrepared} without any source toolchain.
+     */
+    default void prepare(ProgramSource source, io.capsule.core.project.ProjectSources sources, java.nio.file.Path dir)
+            throws java.io.IOException {
+        throw new UnsupportedOperationException(name() + " does not prepare programs");
+    }
+
+    /**
+     * Loads a program from a directory {@link #prepare} wrote. The directory belongs to the caller (a
+     * cache entry or an extracted artifact) and must not be changed. {@code source} gives the entry file
+     * and the project root that relative paths in options resolve against.
+     */
+    default Program loadPrepared(ProgramSource source, java.nio.file.Path dir) throws InvalidTaskException {
+        throw new UnsupportedOperationException(name() + " does not prepare programs");
+    }
 }

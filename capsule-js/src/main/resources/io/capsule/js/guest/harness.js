@@ -190,11 +190,168 @@
   globalThis.process = proc;
   globalThis.global = globalThis;
 
+  // ---- bytes -------------------------------------------------------------------------------------
+
+  const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  function toBase64(bytes) {
+    let out = "";
+    for (let i = 0; i < bytes.length; i += 3) {
+      const n = (bytes[i] << 16) | ((bytes[i + 1] || 0) << 8) | (bytes[i + 2] || 0);
+      out += B64[n >> 18] + B64[(n >> 12) & 63] + (i + 1 < bytes.length ? B64[(n >> 6) & 63] : "=") + (i + 2 < bytes.length ? B64[n & 63] : "=");
+    }
+    return out;
+  }
+  function fromBase64(text) {
+    const clean = text.replace(/[^A-Za-z0-9+/]/g, "");
+    const out = new Uint8Array(Math.floor(clean.length * 3 / 4));
+    let j = 0;
+    for (let i = 0; i < clean.length; i += 4) {
+      const n = (B64.indexOf(clean[i]) << 18) | (B64.indexOf(clean[i + 1]) << 12) | ((B64.indexOf(clean[i + 2]) & 63) << 6) | (B64.indexOf(clean[i + 3]) & 63);
+      out[j++] = n >> 16;
+      if (i + 2 < clean.length) out[j++] = (n >> 8) & 255;
+      if (i + 3 < clean.length) out[j++] = n & 255;
+    }
+    return out.subarray(0, j);
+  }
+  const textOf = (data) => (typeof data === "string" ? data : new TextDecoder().decode(data));
+  globalThis.btoa = globalThis.btoa || ((s) => toBase64(Array.from(String(s), (c) => c.charCodeAt(0) & 255)));
+  globalThis.atob = globalThis.atob || ((s) => String.fromCharCode(...fromBase64(String(s))));
+
+  // ---- files: the task's allowed directories, through the host (which applies the policy) --------
+
+  // Refusals by the policy (and not, say, a missing file) end an uncaught task as permission_denied.
+  const DENIED = ["EACCES", "EPERM", "EROFS"];
+  function fsCall(op, path, extra) {
+    if (typeof path !== "string" && !(path && typeof path.href === "string")) throw new TypeError("The \"path\" argument must be of type string");
+    const p = (typeof path === "string" ? path : path.href).replace(/^file:\/\/\/app\//, "./");
+    const answer = host("fs", Object.assign({ op, path: p }, extra));
+    if (!answer.ok) {
+      const code = answer.code || "EACCES";
+      const e = new Error(code + ": " + (answer.message || answer.error.message) + ", " + op + " '" + p + "'");
+      e.code = code;
+      e.path = p;
+      e.syscall = op;
+      if (DENIED.includes(code)) e.capsulePermissionDenied = true;
+      throw e;
+    }
+    return answer;
+  }
+  const encodingOf = (o) => (typeof o === "string" ? o : o && o.encoding) || null;
+  function writeArgs(data) {
+    return typeof data === "string" ? { text: data } : { base64: toBase64(data instanceof Uint8Array ? data : new Uint8Array(data.buffer || data)) };
+  }
+  class Stats {
+    constructor(v) {
+      Object.assign(this, { size: v.size, mtimeMs: v.mtimeMs, mtime: new Date(v.mtimeMs) });
+      Object.defineProperty(this, "type", { value: v.type });
+    }
+    isFile() { return this.type === "file"; }
+    isDirectory() { return this.type === "directory"; }
+    isSymbolicLink() { return this.type === "symlink"; }
+  }
+  const sync = {
+    readFileSync: (p, o) => {
+      const enc = encodingOf(o);
+      const a = fsCall("read", p, { text: !!enc });
+      return enc ? a.value : fromBase64(a.base64);
+    },
+    writeFileSync: (p, data) => { fsCall("write", p, writeArgs(data)); },
+    appendFileSync: (p, data) => { fsCall("append", p, writeArgs(data)); },
+    readdirSync: (p) => fsCall("list", p).value,
+    statSync: (p) => new Stats(fsCall("stat", p).value),
+    lstatSync: (p) => new Stats(fsCall("stat", p).value),
+    existsSync: (p) => { try { return fsCall("exists", p).value; } catch (e) { return false; } },
+    mkdirSync: (p, o) => { fsCall("mkdir", p, { recursive: !!(o && o.recursive) }); },
+    unlinkSync: (p) => { fsCall("remove", p); },
+    rmdirSync: (p) => { fsCall("remove", p); },
+    rmSync: (p, o) => {
+      try { fsCall("remove", p); } catch (e) { if (!(o && o.force && e.code === "ENOENT")) throw e; }
+    },
+    renameSync: (from, to) => { fsCall("rename", from, { to: String(to) }); },
+    accessSync: (p) => { fsCall("stat", p); },
+    copyFileSync: (from, to) => { fsCall("write", to, { base64: fsCall("read", from, { text: false }).base64 }); },
+  };
+  const fsPromises = {};
+  const fs = { constants: { F_OK: 0, R_OK: 4, W_OK: 2, X_OK: 1 }, promises: fsPromises };
+  for (const [name, fn] of Object.entries(sync)) {
+    const base = name.slice(0, -4);
+    fs[name] = fn;
+    fsPromises[base] = (...args) => new Promise((resolve) => resolve(fn(...args)));
+    fs[base] = (...args) => {
+      const cb = args.pop();
+      if (typeof cb !== "function") throw new TypeError("The \"cb\" argument must be of type function");
+      let result;
+      try {
+        result = fn(...args);
+      } catch (e) {
+        queueMicrotask(() => cb(e));
+        return;
+      }
+      queueMicrotask(() => (name === "existsSync" ? cb(result) : cb(null, result)));
+    };
+  }
+  delete fsPromises.exists;
+  fsPromises.readdir = (p) => Promise.resolve().then(() => sync.readdirSync(p));
+
+  // ---- fetch: through the host's HTTP gateway (allowed_hosts) -------------------------------------
+
+  class Headers {
+    constructor(init) {
+      this.map = new Map();
+      if (init instanceof Headers) init.forEach((v, k) => this.append(k, v));
+      else if (Array.isArray(init)) init.forEach(([k, v]) => this.append(k, v));
+      else if (init) Object.keys(init).forEach((k) => this.append(k, init[k]));
+    }
+    append(k, v) { const key = String(k).toLowerCase(); this.map.set(key, this.map.has(key) ? this.map.get(key) + ", " + v : String(v)); }
+    set(k, v) { this.map.set(String(k).toLowerCase(), String(v)); }
+    get(k) { const v = this.map.get(String(k).toLowerCase()); return v === undefined ? null : v; }
+    has(k) { return this.map.has(String(k).toLowerCase()); }
+    delete(k) { this.map.delete(String(k).toLowerCase()); }
+    forEach(fn) { this.map.forEach((v, k) => fn(v, k, this)); }
+    entries() { return this.map.entries(); }
+    [Symbol.iterator]() { return this.map.entries(); }
+  }
+  class Response {
+    constructor(bytes, init) {
+      this._bytes = bytes;
+      this.status = init.status;
+      this.statusText = init.statusText || "";
+      this.ok = init.status >= 200 && init.status < 300;
+      this.url = init.url || "";
+      this.redirected = false;
+      this.headers = new Headers(init.headers);
+      this.bodyUsed = false;
+    }
+    async arrayBuffer() { this.bodyUsed = true; return this._bytes.slice().buffer; }
+    async bytes() { this.bodyUsed = true; return this._bytes.slice(); }
+    async text() { this.bodyUsed = true; return new TextDecoder().decode(this._bytes); }
+    async json() { return JSON.parse(await this.text()); }
+  }
+  globalThis.Headers = globalThis.Headers || Headers;
+  globalThis.Response = globalThis.Response || Response;
+  globalThis.fetch = async (input, init = {}) => {
+    const url = typeof input === "string" ? input : input && input.url ? input.url : String(input);
+    const headers = [];
+    new Headers(init.headers).forEach((v, k) => headers.push([k, v]));
+    let body = null;
+    if (init.body !== undefined && init.body !== null) {
+      body = toBase64(typeof init.body === "string" ? new TextEncoder().encode(init.body) : new Uint8Array(init.body.buffer || init.body));
+    }
+    const answer = host("http", { method: (init.method || "GET").toUpperCase(), url, headers, body });
+    if (!answer.ok) {
+      const e = new TypeError("fetch failed: " + answer.error.message);
+      if (answer.error.type === "permission_denied") e.capsulePermissionDenied = true;
+      throw e;
+    }
+    const r = answer.response;
+    return new Response(r.body ? fromBase64(r.body) : new Uint8Array(0), { status: r.status, url: r.url, headers: r.headers });
+  };
+
   // ---- modules ------------------------------------------------------------------------------------
 
   const factories = new Map();
   const cache = new Map();
-  const builtins = new Map([["process", () => proc]]);
+  const builtins = new Map([["fs", () => fs], ["fs/promises", () => fsPromises], ["process", () => proc]]);
 
   function notFound(spec, from) {
     const e = new Error("Cannot find module '" + spec + "' imported from " + from);
@@ -306,11 +463,6 @@
       return answer.envelope;
     },
     attempt: () => attemptNo,
-    // How the built-in fs and fetch reach the host; the host checks every call against the task's grants.
-    hostCall(op, payload) {
-      if (op !== "fs" && op !== "http") throw new Error("capsule: unknown host call " + op);
-      return host(op, payload);
-    },
     start() {
       run(host("request")).then((outcome) => finish(outcome), (e) => finish(failure(e)));
     },
@@ -405,8 +557,12 @@
   }
 
   function seed(words) {
-    if (Array.isArray(words) && words.length === 4) {
-      [s0, s1, s2, s3] = words.map((w) => w >>> 0 || 1);
+    if (Array.isArray(words) && words.length === 8) {
+      const h = words.map((w) => parseInt(w, 16));
+      s0 = (h[0] << 16) | h[1] | 1;
+      s1 = (h[2] << 16) | h[3];
+      s2 = (h[4] << 16) | h[5];
+      s3 = (h[6] << 16) | h[7];
     }
   }
 })();

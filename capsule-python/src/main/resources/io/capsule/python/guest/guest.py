@@ -116,8 +116,10 @@ def _find(module, requested):
 def _run(req):
     os.environ.clear()
     os.chdir(req["cwd"])
-    if req["cwd"] not in sys.path:
-        sys.path.insert(0, req["cwd"])
+    # Like `python src/main.py`: the entry file's directory first (sibling modules), then the project root.
+    for directory in (req["cwd"], os.path.dirname(os.path.abspath(req["file"]))):
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
     module = _load(req["file"])
     if capsule._duplicates:
         raise _Failure("invalid_task", "Task names declared more than once: %s" % ", ".join(sorted(set(capsule._duplicates))))
