@@ -292,8 +292,22 @@ final class JsProgram implements Program {
             } catch (IOException | FileAccessException | IllegalArgumentException e) {
                 answer.put("ok", false);
                 answer.put("code", SandboxFiles.errorCode(e));
-                answer.put("message", String.valueOf(e.getMessage()));
+                // The JDK's own messages name host paths; the sandbox's refusals speak in guest paths.
+                answer.put("message", e instanceof FileAccessException || e instanceof IllegalArgumentException
+                        ? String.valueOf(e.getMessage()) : describe(SandboxFiles.errorCode(e)));
             }
+        }
+
+        /** Node's wording for an error code, for I/O errors whose own message names host paths. */
+        private static String describe(String code) {
+            return switch (code) {
+                case "ENOENT" -> "no such file or directory";
+                case "EEXIST" -> "file already exists";
+                case "ENOTEMPTY" -> "directory not empty";
+                case "ENOTDIR" -> "not a directory";
+                case "EACCES" -> "permission denied";
+                default -> "i/o error";
+            };
         }
 
         private void configure(JsonNode call, ObjectNode answer) {

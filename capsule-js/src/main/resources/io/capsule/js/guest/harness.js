@@ -223,7 +223,8 @@
   const DENIED = ["EACCES", "EPERM", "EROFS"];
   function fsCall(op, path, extra) {
     if (typeof path !== "string" && !(path && typeof path.href === "string")) throw new TypeError("The \"path\" argument must be of type string");
-    const p = (typeof path === "string" ? path : path.href).replace(/^file:\/\/\/app\//, "./");
+    // The working directory is /app (process.cwd(), path.resolve): its absolute paths are the relative ones.
+    const p = (typeof path === "string" ? path : path.href).replace(/^(file:\/\/)?\/app(\/|$)/, "./");
     const answer = host("fs", Object.assign({ op, path: p }, extra));
     if (!answer.ok) {
       const code = answer.code || "EACCES";
@@ -257,7 +258,12 @@
     },
     writeFileSync: (p, data) => { fsCall("write", p, writeArgs(data)); },
     appendFileSync: (p, data) => { fsCall("append", p, writeArgs(data)); },
-    readdirSync: (p) => fsCall("list", p).value,
+    readdirSync: (p, o) => {
+      const names = fsCall("list", p).value;
+      if (!(o && o.withFileTypes)) return names;
+      const dir = String(p).replace(/\/$/, "");
+      return names.map((name) => Object.assign(new Stats(fsCall("stat", dir + "/" + name).value), { name, parentPath: p, path: p }));
+    },
     statSync: (p) => new Stats(fsCall("stat", p).value),
     lstatSync: (p) => new Stats(fsCall("stat", p).value),
     existsSync: (p) => { try { return fsCall("exists", p).value; } catch (e) { return false; } },
@@ -265,12 +271,28 @@
     unlinkSync: (p) => { fsCall("remove", p); },
     rmdirSync: (p) => { fsCall("remove", p); },
     rmSync: (p, o) => {
-      try { fsCall("remove", p); } catch (e) { if (!(o && o.force && e.code === "ENOENT")) throw e; }
+      try {
+        // { recursive: true } empties a directory first; the host removes one entry at a time.
+        if (o && o.recursive && fsCall("stat", p).value.type === "directory") {
+          for (const name of fsCall("list", p).value) sync.rmSync(String(p).replace(/\/$/, "") + "/" + name, o);
+        }
+        fsCall("remove", p);
+      } catch (e) {
+        if (!(o && o.force && e.code === "ENOENT")) throw e;
+      }
     },
     renameSync: (from, to) => { fsCall("rename", from, { to: String(to) }); },
     accessSync: (p) => { fsCall("stat", p); },
     copyFileSync: (from, to) => { fsCall("write", to, { base64: fsCall("read", from, { text: false }).base64 }); },
+    // A link could point anywhere: the sandbox never creates one (the host refuses them for Python too).
+    symlinkSync: (target, p) => { throw linkRefused("symlink", p); },
+    linkSync: (existing, p) => { throw linkRefused("link", p); },
   };
+  function linkRefused(syscall, p) {
+    const e = new Error("EPERM: operation not permitted, the sandbox does not create links, " + syscall + " '" + p + "'");
+    Object.assign(e, { code: "EPERM", syscall, path: p, capsulePermissionDenied: true });
+    return e;
+  }
   const fsPromises = {};
   const fs = { constants: { F_OK: 0, R_OK: 4, W_OK: 2, X_OK: 1 }, promises: fsPromises };
   for (const [name, fn] of Object.entries(sync)) {
@@ -340,11 +362,16 @@
     const answer = host("http", { method: (init.method || "GET").toUpperCase(), url, headers, body });
     if (!answer.ok) {
       const e = new TypeError("fetch failed: " + answer.error.message);
-      if (answer.error.type === "permission_denied") e.capsulePermissionDenied = true;
+      if (answer.error.type === "permission_denied") {
+        e.code = "EACCES";
+        e.capsulePermissionDenied = true;
+      }
       throw e;
     }
     const r = answer.response;
-    return new Response(r.body ? fromBase64(r.body) : new Uint8Array(0), { status: r.status, url: r.url, headers: r.headers });
+    const response = new Response(r.body ? fromBase64(r.body) : new Uint8Array(0), { status: r.status, url: r.url, headers: r.headers });
+    response.redirected = r.url !== url;
+    return response;
   };
 
   // ---- modules ------------------------------------------------------------------------------------
