@@ -80,6 +80,22 @@ class JsFuelTest {
     }
 
     @Test
+    void timersAndPromiseJobsAreChargedToo() throws Exception {
+        // Work that runs outside the task function: in timer ticks and in the promise job queue.
+        for (String body : java.util.List.of(
+                "setInterval(() => { for (let i = 0; i < 1000; i++); }, 0); return new Promise(() => {});",
+                "const spin = (): Promise<void> => Promise.resolve().then(spin); return spin();")) {
+            Envelope e = run("""
+                    import { task } from "@capsule-run/sdk";
+
+                    export const main = task({ name: "main", compute: "5000000" }, () => { %s });
+                    """.formatted(body));
+            assertThat(e.error().type()).as(body + ": " + e.toJson()).isEqualTo(ErrorType.FUEL_EXHAUSTED);
+            assertThat(e.execution().fuelConsumed()).isEqualTo(5_000_000L);
+        }
+    }
+
+    @Test
     void integerComputeStopsATrivialLoop() throws Exception {
         Envelope e = run("""
                 import { task } from "@capsule-run/sdk";
