@@ -5,6 +5,7 @@ import io.capsule.core.options.InvalidTaskException;
 import io.capsule.core.spi.GuestRuntime;
 import io.capsule.core.spi.Program;
 import io.capsule.core.spi.ProgramSource;
+import io.capsule.js.bundle.BoundedCache;
 import io.capsule.js.bundle.Bundle;
 import io.capsule.js.bundle.Bundler;
 import io.capsule.wasm.Sandbox;
@@ -21,12 +22,9 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Collections;
 import java.util.HashSet;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -42,15 +40,9 @@ public final class JsRuntime implements GuestRuntime {
     private static final String CHECKPOINT_CLASS = "io.roastedroot.quickjs4j.core.JavyPluginModuleMachineShaded";
     private static final String GUEST = "/io/capsule/js/guest/";
     private static final Pattern COMPILE_ERROR = Pattern.compile("Err` value: (?:Error:)?(.*)", Pattern.DOTALL);
-    private static final int BYTECODE_CACHE_ENTRIES = 64;
     private static final long COMPILER_MEMORY = 1L << 30;
-    private static final Map<String, byte[]> BYTECODE = Collections.synchronizedMap(
-            new LinkedHashMap<>(16, 0.75f, true) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<String, byte[]> eldest) {
-                    return size() > BYTECODE_CACHE_ENTRIES;
-                }
-            });
+    /** Compiled programs by bundle hash, up to 256 MB of bytecode. */
+    private static final BoundedCache<String, byte[]> BYTECODE = new BoundedCache<>(256L << 20, b -> b.length);
 
     /** The harness, SDK and built-in modules, bundled: what the warm snapshot holds besides QuickJS itself. */
     private static final class Guest {
@@ -129,30 +121,34 @@ public final class JsRuntime implements GuestRuntime {
             if (bytecode != null) {
                 return new JsProgram(Holder.METERED, Holder.IMAGE.snapshot(), bundle, bytecode);
             }
-            String error = compileProgram(bundle);
-            if (error == null) {
-                return new JsProgram(Holder.METERED, Holder.IMAGE.snapshot(), bundle, BYTECODE.get(key));
+            Compiled compiled = compileProgram(bundle);
+            if (compiled.error() == null) {
+                BYTECODE.put(key, compiled.bytecode());
+                return new JsProgram(Holder.METERED, Holder.IMAGE.snapshot(), bundle, compiled.bytecode());
             }
-            Bundle.Segment culprit = bundle.segmentAt(error);
+            Bundle.Segment culprit = bundle.segmentAt(compiled.error());
             if (culprit == null || !culprit.commonJs() || !sloppy.add(culprit.id())) {
-                throw new InvalidTaskException("SyntaxError: " + bundle.mapPositions(error));
+                throw new InvalidTaskException("SyntaxError: " + bundle.mapPositions(compiled.error()));
             }
             // A CommonJS file written for sloppy mode (octal literals, with): compile it on its own, non-strict.
         }
     }
 
-    /** Compiles the bundle in a throw-away instance and caches the bytecode; returns QuickJS's syntax error, if any. */
-    private static String compileProgram(Bundle bundle) {
+    /** QuickJS bytecode, or the syntax error QuickJS reported instead. */
+    private record Compiled(byte[] bytecode, String error) {}
+
+    /** Compiles the bundle in a throw-away instance. */
+    private static Compiled compileProgram(Bundle bundle) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try (Sandbox sandbox = compiler(err)) {
-            BYTECODE.put(sha256(bundle.code()), QuickJs.compile(sandbox, bundle.code()));
-            return null;
+            return new Compiled(QuickJs.compile(sandbox, bundle.code()), null);
         } catch (TrapException e) {
             String text = err.toString(StandardCharsets.UTF_8);
             Matcher m = COMPILE_ERROR.matcher(text);
             String detail = m.find() ? m.group(1) : text;
-            return detail.lines().filter(l -> !l.isBlank() && !l.startsWith("note:") && !l.startsWith("stack backtrace"))
-                    .findFirst().orElse("unknown error").strip();
+            return new Compiled(null, detail.lines()
+                    .filter(l -> !l.isBlank() && !l.startsWith("note:") && !l.startsWith("stack backtrace"))
+                    .findFirst().orElse("unknown error").strip());
         }
     }
 

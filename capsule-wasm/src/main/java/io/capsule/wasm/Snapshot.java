@@ -3,16 +3,15 @@ package io.capsule.wasm;
 import com.dylibso.chicory.runtime.GlobalInstance;
 import com.dylibso.chicory.runtime.Instance;
 import com.dylibso.chicory.runtime.Memory;
-import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
-import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.zip.CRC32;
-import java.util.zip.CheckedInputStream;
 import java.util.zip.CheckedOutputStream;
 
 /**
@@ -95,37 +94,54 @@ public final class Snapshot {
         }
     }
 
-    /** Reads a snapshot written by {@link #writeTo}; any damage (truncation, bit flips) is an IOException. */
+    /**
+     * Reads a snapshot written by {@link #writeTo}; any damage (truncation, bit flips) is an IOException.
+     * The file is read in one go and checked before it is parsed; all-zero pages share one array (pages
+     * are never written in place, see {@link CappedMemory}).
+     */
     public static Snapshot readFrom(Path file) throws IOException {
+        byte[] all = Files.readAllBytes(file);
+        int body = all.length - Long.BYTES;
+        if (body < 16) {
+            throw new IOException("truncated snapshot: " + file);
+        }
+        ByteBuffer in = ByteBuffer.wrap(all); // big-endian, as DataOutputStream wrote it
         CRC32 crc = new CRC32();
-        try (DataInputStream in = new DataInputStream(new CheckedInputStream(
-                new BufferedInputStream(Files.newInputStream(file), 1 << 16), crc))) {
-            if (in.readLong() != MAGIC) {
+        crc.update(all, 0, body);
+        if (in.getLong(body) != crc.getValue()) {
+            throw new IOException("snapshot checksum mismatch: " + file);
+        }
+        try {
+            if (in.getLong() != MAGIC) {
                 throw new IOException("not a capsule snapshot (or an older format): " + file);
             }
-            int count = in.readInt();
-            int globals = in.readInt();
+            int count = in.getInt();
+            int globals = in.getInt();
             if (count < 0 || count > Sandbox.MAX_PAGES || globals < 0 || globals > 1 << 16) {
                 throw new IOException("corrupt snapshot header: " + file);
             }
             long[] low = new long[globals];
             long[] high = new long[globals];
             for (int i = 0; i < globals; i++) {
-                low[i] = in.readLong();
-                high[i] = in.readLong();
+                low[i] = in.getLong();
+                high[i] = in.getLong();
             }
+            byte[] zero = new byte[Memory.PAGE_SIZE];
             byte[][] pages = new byte[Sandbox.MAX_PAGES][];
             for (int i = 0; i < count; i++) {
-                pages[i] = new byte[Memory.PAGE_SIZE];
-                if (!in.readBoolean()) {
-                    in.readFully(pages[i]);
+                if (in.get() != 0) {
+                    pages[i] = zero;
+                } else {
+                    pages[i] = new byte[Memory.PAGE_SIZE];
+                    in.get(pages[i]);
                 }
             }
-            long computed = crc.getValue();
-            if (in.readLong() != computed || in.read() != -1) {
-                throw new IOException("snapshot checksum mismatch: " + file);
+            if (in.position() != body) {
+                throw new IOException("corrupt snapshot layout: " + file);
             }
             return new Snapshot(pages, count, low, high);
+        } catch (BufferUnderflowException e) {
+            throw new IOException("truncated snapshot: " + file, e);
         }
     }
 

@@ -4,17 +4,23 @@ import com.dylibso.chicory.runtime.Instance;
 import com.dylibso.chicory.runtime.Machine;
 import com.dylibso.chicory.wasm.Parser;
 import com.dylibso.chicory.wasm.WasmModule;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.zip.CRC32;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,8 +32,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class SnapshotCache {
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotCache.class);
-    /** Every section but custom (0) and data (11). */
-    private static final int[] LEAN_SECTIONS = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13};
 
     private SnapshotCache() {}
 
@@ -58,27 +62,29 @@ public final class SnapshotCache {
 
     /**
      * The warm image of a runtime: its module and its warm-start snapshot. With a valid cached snapshot
-     * the module is parsed lean (no data segments, no custom sections, no validation: the snapshot
-     * replaces the data, and the module is our own build artefact, not user input), which roughly
-     * halves start-up; otherwise the module is parsed whole, the snapshot made with {@code create} and
-     * saved for the next process.
+     * the module is read lean (see {@link #leanModule}); otherwise the module is parsed whole, the
+     * snapshot made with {@code create} and saved, with the lean module, for the next process.
      */
     public static WarmImage load(String name, String key, Supplier<InputStream> module,
             Function<Instance, Machine> machineFactory, Function<WasmTemplate, Snapshot> create) {
-        Path file = directory().resolve("snapshots").resolve(name + "-" + key + ".snapshot");
+        Path dir = directory().resolve("snapshots");
+        Path file = dir.resolve(name + "-" + key + ".snapshot");
+        Path leanFile = dir.resolve(name + "-" + key + ".module");
         if (Files.isRegularFile(file)) {
             try {
                 Snapshot snapshot = Snapshot.readFrom(file);
-                return new WarmImage(new WasmTemplate(name, parse(module, true), machineFactory), snapshot);
+                return new WarmImage(new WasmTemplate(name, leanModule(module, leanFile), machineFactory), snapshot);
             } catch (IOException | RuntimeException e) {
                 LOG.warn("Rebuilding the {} warm-start snapshot: {}", name, e.getMessage());
             }
         }
-        WasmTemplate template = new WasmTemplate(name, parse(module, false), machineFactory);
+        byte[] whole = readModule(module);
+        WasmTemplate template = new WasmTemplate(name, Parser.parse(whole), machineFactory);
         LOG.info("Preparing the {} warm-start snapshot (first use; this takes a few seconds)...", name);
         long start = System.nanoTime();
         Snapshot snapshot = create.apply(template);
         try {
+            writeChecked(leanFile, LeanModule.strip(whole));
             snapshot.writeTo(file);
             LOG.info("Prepared the {} snapshot in {} ms ({})", name, (System.nanoTime() - start) / 1_000_000, file);
         } catch (IOException e) {
@@ -87,18 +93,60 @@ public final class SnapshotCache {
         return new WarmImage(template, snapshot);
     }
 
-    private static WasmModule parse(Supplier<InputStream> module, boolean lean) {
-        Parser.Builder parser = Parser.builder();
-        if (lean) {
-            parser.withValidation(false);
-            for (int section : LEAN_SECTIONS) {
-                parser.includeSectionId(section);
-            }
+    /**
+     * The module without its data and custom sections, which a snapshot replaces. Read from its own small
+     * file when present and intact (the packaged module is tens of megabytes, compressed in a jar: reading
+     * it was the largest part of a cold start), else stripped from the packaged module and saved. The
+     * module is our own build artefact, not user input, so it is not validated again.
+     */
+    private static WasmModule leanModule(Supplier<InputStream> module, Path leanFile) throws IOException {
+        byte[] lean = readChecked(leanFile);
+        if (lean == null) {
+            lean = LeanModule.strip(readModule(module));
+            writeChecked(leanFile, lean);
         }
+        byte[] bytes = lean;
+        return Parser.builder().withValidation(false).build().parse(() -> new ByteArrayInputStream(bytes));
+    }
+
+    private static byte[] readModule(Supplier<InputStream> module) {
         try (InputStream in = module.get()) {
-            return parser.build().parse(() -> in);
+            return in.readAllBytes();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The bytes of a file written by {@link #writeChecked}, or null when it is missing or damaged. */
+    private static byte[] readChecked(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return null;
+        }
+        byte[] all = Files.readAllBytes(file);
+        if (all.length < Long.BYTES) {
+            return null;
+        }
+        CRC32 crc = new CRC32();
+        crc.update(all, 0, all.length - Long.BYTES);
+        if (ByteBuffer.wrap(all, all.length - Long.BYTES, Long.BYTES).getLong() != crc.getValue()) {
+            LOG.warn("Ignoring damaged cache file {}", file);
+            return null;
+        }
+        return Arrays.copyOf(all, all.length - Long.BYTES);
+    }
+
+    /** Writes bytes and their CRC32 to a temporary file, then renames it into place. */
+    private static void writeChecked(Path file, byte[] bytes) throws IOException {
+        Files.createDirectories(file.getParent());
+        CRC32 crc = new CRC32();
+        crc.update(bytes);
+        Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
+        try {
+            Files.write(tmp, bytes);
+            Files.write(tmp, ByteBuffer.allocate(Long.BYTES).putLong(crc.getValue()).array(), StandardOpenOption.APPEND);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
     }
 

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,13 +25,9 @@ public final class Bundler {
     private static final long MAX_SOURCE_CHARS = 64L << 20;
     private static final String PARAMS = "exports, require, module, __filename, __dirname, __capsule_import, __capsule_meta, __capsule_rt";
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Map<String, ModuleTransform.Result> CACHE = Collections.synchronizedMap(
-            new LinkedHashMap<>(256, 0.75f, true) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<String, ModuleTransform.Result> eldest) {
-                    return size() > 4096;
-                }
-            });
+    /** Transformed modules by path and content hash, up to 256M characters of code. */
+    private static final BoundedCache<String, ModuleTransform.Result> CACHE =
+            new BoundedCache<>(256L << 20, r -> r.body().length() + r.prelude().length() + 256L);
 
     private Bundler() {}
 
