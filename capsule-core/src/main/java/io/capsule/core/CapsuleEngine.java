@@ -157,7 +157,7 @@ public final class CapsuleEngine implements AutoCloseable {
                 dir -> {
                     listener.preparing(source.entry().toString());
                     runtime.prepare(source, sources, dir);
-                });
+                }, dir -> runtime.isCurrent(source, dir));
     }
 
     private static String cacheKey(String... parts) {

@@ -1,12 +1,17 @@
 package io.capsule.js;
 
 import com.dylibso.chicory.runtime.TrapException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capsule.core.options.InvalidTaskException;
 import io.capsule.core.spi.GuestRuntime;
 import io.capsule.core.spi.Program;
+import io.capsule.core.project.ProjectSources;
 import io.capsule.core.spi.ProgramSource;
 import io.capsule.js.bundle.BoundedCache;
 import io.capsule.js.bundle.Bundle;
+import io.capsule.js.bundle.BundleIndex;
 import io.capsule.js.bundle.Bundler;
 import io.capsule.wasm.Sandbox;
 import io.capsule.wasm.Snapshot;
@@ -20,12 +25,19 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -39,6 +51,14 @@ public final class JsRuntime implements GuestRuntime {
     /** The compiled QuickJS's checkpoint helper (see MeteredMachines). */
     private static final String CHECKPOINT_CLASS = "io.roastedroot.quickjs4j.core.JavyPluginModuleMachineShaded";
     private static final String GUEST = "/io/capsule/js/guest/";
+    private static final String BUNDLE_CLASSES = "/io/capsule/js/bundle/";
+    /** Its bytes change with swc4j's version (the jar has no pom.properties). */
+    private static final String SWC4J_CLASS = "/com/caoccao/javet/swc4j/Swc4j.class";
+    /** Files of a prepared program: its QuickJS bytecode, the bundle's index, and hashes of files read outside its sources. */
+    private static final String BYTECODE_FILE = "program.qjsbc";
+    private static final String INDEX_FILE = "bundle.json";
+    private static final String INPUTS_FILE = "inputs.json";
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern COMPILE_ERROR = Pattern.compile("Err` value: (?:Error:)?(.*)", Pattern.DOTALL);
     private static final long COMPILER_MEMORY = 1L << 30;
     /** Compiled programs by bundle hash, up to 256 MB of bytecode. */
@@ -76,10 +96,32 @@ public final class JsRuntime implements GuestRuntime {
         try (InputStream version = JavyPluginModule.class.getResourceAsStream(
                 "/META-INF/maven/io.roastedroot/quickjs4j/pom.properties")) {
             byte[] v = version == null ? new byte[0] : version.readAllBytes();
-            return SnapshotCache.key(v, Guest.PRELUDE.getBytes(StandardCharsets.UTF_8));
+            return SnapshotCache.key(v, preludeInputs());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * What the prelude and every bundle are made from: the guest sources, the bundler's classes and swc4j's.
+     * The key is computed from these rather than from the bundled prelude so that a process that only runs
+     * prepared programs never starts the transpiler.
+     */
+    private static byte[] preludeInputs() throws IOException {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        for (String name : List.of(GUEST + "harness.js", GUEST + "sdk.js", GUEST + "path.js",
+                BUNDLE_CLASSES + "Bundler.class", BUNDLE_CLASSES + "ModuleTransform.class",
+                BUNDLE_CLASSES + "ModuleTransform$Rewriter.class", BUNDLE_CLASSES + "Resolver.class",
+                BUNDLE_CLASSES + "Bundle.class", BUNDLE_CLASSES + "LineMap.class", SWC4J_CLASS)) {
+            try (InputStream in = JsRuntime.class.getResourceAsStream(name)) {
+                if (in == null) {
+                    throw new IllegalStateException("missing resource " + name);
+                }
+                byte[] bytes = in.readAllBytes();
+                all.writeBytes(SnapshotCache.key(bytes).getBytes(StandardCharsets.US_ASCII));
+            }
+        }
+        return all.toByteArray();
     }
 
     /** Starts QuickJS and evaluates the harness and SDK; every attempt starts from this state. */
@@ -113,24 +155,101 @@ public final class JsRuntime implements GuestRuntime {
 
     @Override
     public Program load(ProgramSource source) throws InvalidTaskException {
+        Built built = build(source.projectRoot(), source.entry(), source.inlineFiles(), null);
+        return new JsProgram(Holder.METERED, Holder.IMAGE.snapshot(), built.bundle(), built.bytecode());
+    }
+
+    /** A bundle and its bytecode. */
+    private record Built(Bundle bundle, byte[] bytecode) {}
+
+    /** Bundles and compiles a program; {@code diskReads} as in {@link Bundler#bundle(Path, Path, Map, Set, Map)}. */
+    private static Built build(Path root, Path entry, Map<Path, String> inlineFiles, Map<String, String> diskReads) {
         Set<String> sloppy = new HashSet<>();
         while (true) {
-            Bundle bundle = Bundler.bundle(source.projectRoot(), source.entry(), source.inlineFiles(), sloppy);
+            Bundle bundle = Bundler.bundle(root, entry, inlineFiles, sloppy, diskReads);
             String key = sha256(bundle.code());
             byte[] bytecode = BYTECODE.get(key);
             if (bytecode != null) {
-                return new JsProgram(Holder.METERED, Holder.IMAGE.snapshot(), bundle, bytecode);
+                return new Built(bundle, bytecode);
             }
             Compiled compiled = compileProgram(bundle);
             if (compiled.error() == null) {
                 BYTECODE.put(key, compiled.bytecode());
-                return new JsProgram(Holder.METERED, Holder.IMAGE.snapshot(), bundle, compiled.bytecode());
+                return new Built(bundle, compiled.bytecode());
             }
             Bundle.Segment culprit = bundle.segmentAt(compiled.error());
             if (culprit == null || !culprit.commonJs() || !sloppy.add(culprit.id())) {
                 throw new InvalidTaskException("SyntaxError: " + bundle.mapPositions(compiled.error()));
             }
             // A CommonJS file written for sloppy mode (octal literals, with): compile it on its own, non-strict.
+        }
+    }
+
+    /** JSON files are imported as modules and package.json steers resolution, so they are sources too. */
+    @Override
+    public boolean isSource(Path relativePath) {
+        String name = relativePath.getFileName().toString().toLowerCase(Locale.ROOT);
+        return accepts(name) || name.endsWith(".json") || name.endsWith(".tsx") || name.endsWith(".jsx");
+    }
+
+    /** Bytecode is only valid for the QuickJS build, harness and bundler it was made with: all are in the key. */
+    @Override
+    public String preparedFormat() {
+        return "js-bytecode-1-" + FormatKey.KEY;
+    }
+
+    private static final class FormatKey {
+        static final String KEY = snapshotKey();
+    }
+
+    /**
+     * Writes the program's bytecode and bundle index. The project's sources are bundled from the bytes the
+     * cache key was made from; files read from disk besides them (packages in node_modules) are listed
+     * with their hashes, for {@link #isCurrent}.
+     */
+    @Override
+    public void prepare(ProgramSource source, ProjectSources sources, Path dir) throws IOException {
+        Map<Path, String> inline = new HashMap<>(source.inlineFiles());
+        for (ProjectSources.SourceFile f : sources.files()) {
+            inline.putIfAbsent(Path.of(f.path()), new String(f.content(), StandardCharsets.UTF_8));
+        }
+        Map<String, String> diskReads = new TreeMap<>();
+        Built built = build(source.projectRoot(), source.entry(), inline, diskReads);
+        Files.write(dir.resolve(BYTECODE_FILE), built.bytecode());
+        BundleIndex.write(built.bundle(), dir.resolve(INDEX_FILE));
+        ObjectNode inputs = JSON.createObjectNode();
+        diskReads.forEach((path, content) -> inputs.put(path, sha256(content)));
+        Files.writeString(dir.resolve(INPUTS_FILE), inputs.toString());
+    }
+
+    /** Runs the stored bytecode: no bundling, no transpiler. */
+    @Override
+    public Program loadPrepared(ProgramSource source, Path dir) throws InvalidTaskException {
+        byte[] bytecode;
+        try {
+            bytecode = Files.readAllBytes(dir.resolve(BYTECODE_FILE));
+        } catch (IOException e) {
+            throw new InvalidTaskException("The prepared JavaScript program in " + dir + " has no bytecode: " + e.getMessage());
+        }
+        return new JsProgram(Holder.METERED, Holder.IMAGE.snapshot(), BundleIndex.read(dir.resolve(INDEX_FILE)), bytecode);
+    }
+
+    /** Current while every file read from disk when it was prepared still has the same content. */
+    @Override
+    public boolean isCurrent(ProgramSource source, Path dir) {
+        try {
+            JsonNode inputs = JSON.readTree(dir.resolve(INPUTS_FILE).toFile());
+            for (Iterator<Map.Entry<String, JsonNode>> it = inputs.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> input = it.next();
+                Path file = source.projectRoot().resolve(input.getKey()).normalize();
+                if (!file.startsWith(source.projectRoot())
+                        || !sha256(Files.readString(file)).equals(input.getValue().asText())) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 

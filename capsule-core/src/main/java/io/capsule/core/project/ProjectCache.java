@@ -78,6 +78,15 @@ public final class ProjectCache {
 
     /** The entry of {@code kind} for {@code key}: reused when it exists and checks out, else built now. */
     public Entry getOrBuild(String kind, String key, Preparer preparer) throws IOException {
+        return getOrBuild(kind, key, preparer, files -> true);
+    }
+
+    /**
+     * As {@link #getOrBuild(String, String, Preparer)}, also rebuilding an intact entry whose files
+     * {@code current} rejects (it depends on files the key does not cover, and they changed).
+     */
+    public Entry getOrBuild(String kind, String key, Preparer preparer, java.util.function.Predicate<Path> current)
+            throws IOException {
         if (!key.matches("[0-9a-f]{16,128}") || !kind.matches("[a-z0-9-]{1,40}")) {
             throw new IllegalArgumentException("bad cache kind or key: " + kind + "/" + key);
         }
@@ -85,6 +94,9 @@ public final class ProjectCache {
         Path entry = kindDir.resolve(key);
         if (Files.isDirectory(entry)) {
             String problem = check(entry, key);
+            if (problem == null && !current.test(entry.resolve(FILES))) {
+                problem = "files it was prepared from outside the project's sources have changed";
+            }
             if (problem == null) {
                 touch(entry);
                 REUSED.incrementAndGet();

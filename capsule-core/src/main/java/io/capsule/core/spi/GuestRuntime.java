@@ -47,4 +47,13 @@ public interface GuestRuntime {
     default Program loadPrepared(ProgramSource source, java.nio.file.Path dir) throws InvalidTaskException {
         throw new UnsupportedOperationException(name() + " does not prepare programs");
     }
+
+    /**
+     * Whether a prepared directory (a cache entry that matches its key) still matches the files outside the
+     * project's sources that {@link #prepare} read, such as packages in {@code node_modules}; the engine
+     * rebuilds an entry that is not. {@code source} is the program the entry was prepared for.
+     */
+    default boolean isCurrent(ProgramSource source, java.nio.file.Path dir) {
+        return true;
+    }
 }

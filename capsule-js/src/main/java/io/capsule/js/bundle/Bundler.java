@@ -29,7 +29,14 @@ public final class Bundler {
     private static final BoundedCache<String, ModuleTransform.Result> CACHE =
             new BoundedCache<>(256L << 20, r -> r.body().length() + r.prelude().length() + 256L);
 
+    private static final java.util.concurrent.atomic.AtomicLong BUNDLES = new java.util.concurrent.atomic.AtomicLong();
+
     private Bundler() {}
+
+    /** Programs bundled since this JVM started: tests use it to show a prepared program is run without bundling. */
+    public static long bundles() {
+        return BUNDLES.get();
+    }
 
     /**
      * Bundles the program whose entry is {@code entry} (relative to {@code root}). Fails with
@@ -46,7 +53,19 @@ public final class Bundler {
      * module bundle. The runtime retries with a module listed here when QuickJS rejects it as strict code.
      */
     public static Bundle bundle(Path root, Path entry, Map<Path, String> inlineFiles, Set<String> sloppy) {
+        return bundle(root, entry, inlineFiles, sloppy, null);
+    }
+
+    /**
+     * As {@link #bundle(Path, Path, Map, Set)}, also putting into {@code diskReads} (when not null) the
+     * content of every file read from disk rather than from {@code inlineFiles} (modules and package.json
+     * files in node_modules, by relative path): what a prepared program depends on beyond its sources.
+     */
+    public static Bundle bundle(Path root, Path entry, Map<Path, String> inlineFiles, Set<String> sloppy,
+            Map<String, String> diskReads) {
+        BUNDLES.incrementAndGet();
         Resolver resolver = new Resolver(root, inlineFiles);
+        resolver.recordDiskReads(diskReads);
         Map<Path, Map<String, String>> deps = new LinkedHashMap<>();
         Map<Path, ModuleTransform.Result> modules = new LinkedHashMap<>();
         Deque<Path> todo = new ArrayDeque<>();

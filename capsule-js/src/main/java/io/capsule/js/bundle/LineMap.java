@@ -21,6 +21,16 @@ final class LineMap {
         this.lines = lines;
     }
 
+    /** The decoded map, to store with a prepared program (see {@link #of}). */
+    int[][] lines() {
+        return lines;
+    }
+
+    /** A map {@link #lines} returned. */
+    static LineMap of(int[][] lines) {
+        return new LineMap(lines);
+    }
+
     /** Parses a source map; null when it is missing or malformed (positions then stay as generated). */
     static LineMap parse(String sourceMap) {
         if (sourceMap == null || sourceMap.isBlank()) {

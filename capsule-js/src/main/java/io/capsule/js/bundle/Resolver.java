@@ -29,6 +29,8 @@ final class Resolver {
     private final Path root;
     private final Path realRoot;
     private final Map<Path, String> inline;
+    /** When set, the content of every file read from disk (not inline), by relative path. */
+    private Map<String, String> diskReads;
 
     Resolver(Path root, Map<Path, String> inlineFiles) {
         this.root = root;
@@ -228,7 +230,16 @@ final class Resolver {
         if (!real.startsWith(realRoot)) {
             throw new InvalidTaskException(relative + " is a link to " + real + ", outside the project " + root);
         }
-        return Files.readString(real);
+        String content = Files.readString(real);
+        if (diskReads != null) {
+            diskReads.put(relative.toString().replace('\\', '/'), content);
+        }
+        return content;
+    }
+
+    /** Records what {@link #read} takes from disk into {@code sink}, so a prepared program can tell when those files change. */
+    void recordDiskReads(Map<String, String> sink) {
+        this.diskReads = sink;
     }
 
     private boolean isFile(Path relative) {
