@@ -90,11 +90,22 @@ class JsCacheTest {
         ProjectCache.Stats s5 = ProjectCache.stats();
         assertThat(s5.prepared()).isEqualTo(s4.prepared() + 1);
 
+        // ... and installing a package nearer to an importing file, which resolution now picks instead.
+        write("lib/helper.ts", "import { shout } from 'shouter';\nexport const value = (): string => shout('x');\n");
+        assertThat(result(CliRunner.run("run", main.toString(), "--json")).asText()).isEqualTo("<<x>>");
+        ProjectCache.Stats s6 = ProjectCache.stats();
+        write("lib/node_modules/shouter/package.json", "{\"name\": \"shouter\"}\n");
+        write("lib/node_modules/shouter/index.js", "exports.shout = (s) => 'near ' + s;\n");
+        assertThat(result(CliRunner.run("run", main.toString(), "--json")).asText()).isEqualTo("<near x>");
+        ProjectCache.Stats s7 = ProjectCache.stats();
+        assertThat(s7.prepared()).isEqualTo(s6.prepared() + 1);
+
         // A file that is neither a source nor used is not.
         write("notes.txt", "not code");
         write("node_modules/unused/index.js", "exports.x = 1;\n");
-        assertThat(result(CliRunner.run("run", main.toString(), "--json")).asText()).isEqualTo("<second>");
-        assertThat(ProjectCache.stats().prepared()).isEqualTo(s5.prepared());
+        assertThat(result(CliRunner.run("run", main.toString(), "--json")).asText()).isEqualTo("<near x>");
+        assertThat(ProjectCache.stats().prepared()).isEqualTo(s7.prepared());
+        assertThat(ProjectCache.stats().reused()).isEqualTo(s7.reused() + 1);
     }
 
     @Test

@@ -1,9 +1,6 @@
 package io.capsule.js;
 
 import com.dylibso.chicory.runtime.TrapException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capsule.core.options.InvalidTaskException;
 import io.capsule.core.spi.GuestRuntime;
 import io.capsule.core.spi.Program;
@@ -12,6 +9,7 @@ import io.capsule.core.spi.ProgramSource;
 import io.capsule.js.bundle.BoundedCache;
 import io.capsule.js.bundle.Bundle;
 import io.capsule.js.bundle.BundleIndex;
+import io.capsule.js.bundle.DiskInputs;
 import io.capsule.js.bundle.Bundler;
 import io.capsule.wasm.Sandbox;
 import io.capsule.wasm.Snapshot;
@@ -32,12 +30,10 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -58,7 +54,6 @@ public final class JsRuntime implements GuestRuntime {
     private static final String BYTECODE_FILE = "program.qjsbc";
     private static final String INDEX_FILE = "bundle.json";
     private static final String INPUTS_FILE = "inputs.json";
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern COMPILE_ERROR = Pattern.compile("Err` value: (?:Error:)?(.*)", Pattern.DOTALL);
     private static final long COMPILER_MEMORY = 1L << 30;
     /** Compiled programs by bundle hash, up to 256 MB of bytecode. */
@@ -162,11 +157,11 @@ public final class JsRuntime implements GuestRuntime {
     /** A bundle and its bytecode. */
     private record Built(Bundle bundle, byte[] bytecode) {}
 
-    /** Bundles and compiles a program; {@code diskReads} as in {@link Bundler#bundle(Path, Path, Map, Set, Map)}. */
-    private static Built build(Path root, Path entry, Map<Path, String> inlineFiles, Map<String, String> diskReads) {
+    /** Bundles and compiles a program; {@code diskInputs} as in {@link Bundler#bundle(Path, Path, Map, Set, DiskInputs)}. */
+    private static Built build(Path root, Path entry, Map<Path, String> inlineFiles, DiskInputs diskInputs) {
         Set<String> sloppy = new HashSet<>();
         while (true) {
-            Bundle bundle = Bundler.bundle(root, entry, inlineFiles, sloppy, diskReads);
+            Bundle bundle = Bundler.bundle(root, entry, inlineFiles, sloppy, diskInputs);
             String key = sha256(bundle.code());
             byte[] bytecode = BYTECODE.get(key);
             if (bytecode != null) {
@@ -204,8 +199,8 @@ public final class JsRuntime implements GuestRuntime {
 
     /**
      * Writes the program's bytecode and bundle index. The project's sources are bundled from the bytes the
-     * cache key was made from; files read from disk besides them (packages in node_modules) are listed
-     * with their hashes, for {@link #isCurrent}.
+     * cache key was made from; what bundling found on disk besides them (files of packages in node_modules
+     * and their hashes, paths probed and missing) is listed for {@link #isCurrent}.
      */
     @Override
     public void prepare(ProgramSource source, ProjectSources sources, Path dir) throws IOException {
@@ -213,13 +208,11 @@ public final class JsRuntime implements GuestRuntime {
         for (ProjectSources.SourceFile f : sources.files()) {
             inline.putIfAbsent(Path.of(f.path()), new String(f.content(), StandardCharsets.UTF_8));
         }
-        Map<String, String> diskReads = new TreeMap<>();
-        Built built = build(source.projectRoot(), source.entry(), inline, diskReads);
+        DiskInputs diskInputs = new DiskInputs();
+        Built built = build(source.projectRoot(), source.entry(), inline, diskInputs);
         Files.write(dir.resolve(BYTECODE_FILE), built.bytecode());
         BundleIndex.write(built.bundle(), dir.resolve(INDEX_FILE));
-        ObjectNode inputs = JSON.createObjectNode();
-        diskReads.forEach((path, content) -> inputs.put(path, sha256(content)));
-        Files.writeString(dir.resolve(INPUTS_FILE), inputs.toString());
+        Files.writeString(dir.resolve(INPUTS_FILE), diskInputs.toJson());
     }
 
     /** Runs the stored bytecode: no bundling, no transpiler. */
@@ -234,21 +227,12 @@ public final class JsRuntime implements GuestRuntime {
         return new JsProgram(Holder.METERED, Holder.IMAGE.snapshot(), BundleIndex.read(dir.resolve(INDEX_FILE)), bytecode);
     }
 
-    /** Current while every file read from disk when it was prepared still has the same content. */
+    /** Current while what bundling found on disk when it was prepared still holds. */
     @Override
     public boolean isCurrent(ProgramSource source, Path dir) {
         try {
-            JsonNode inputs = JSON.readTree(dir.resolve(INPUTS_FILE).toFile());
-            for (Iterator<Map.Entry<String, JsonNode>> it = inputs.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> input = it.next();
-                Path file = source.projectRoot().resolve(input.getKey()).normalize();
-                if (!file.startsWith(source.projectRoot())
-                        || !sha256(Files.readString(file)).equals(input.getValue().asText())) {
-                    return false;
-                }
-            }
-            return true;
-        } catch (IOException | RuntimeException e) {
+            return DiskInputs.stillHolds(source.projectRoot(), Files.readString(dir.resolve(INPUTS_FILE)));
+        } catch (IOException e) {
             return false;
         }
     }

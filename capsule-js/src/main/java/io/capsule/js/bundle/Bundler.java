@@ -57,15 +57,15 @@ public final class Bundler {
     }
 
     /**
-     * As {@link #bundle(Path, Path, Map, Set)}, also putting into {@code diskReads} (when not null) the
-     * content of every file read from disk rather than from {@code inlineFiles} (modules and package.json
-     * files in node_modules, by relative path): what a prepared program depends on beyond its sources.
+     * As {@link #bundle(Path, Path, Map, Set)}, also recording into {@code diskInputs} (when not null) every
+     * file read from disk rather than from {@code inlineFiles} (modules and package.json files in
+     * node_modules) and every path probed and not found: what a prepared program depends on beyond its sources.
      */
     public static Bundle bundle(Path root, Path entry, Map<Path, String> inlineFiles, Set<String> sloppy,
-            Map<String, String> diskReads) {
+            DiskInputs diskInputs) {
         BUNDLES.incrementAndGet();
         Resolver resolver = new Resolver(root, inlineFiles);
-        resolver.recordDiskReads(diskReads);
+        resolver.recordDiskInputs(diskInputs);
         Map<Path, Map<String, String>> deps = new LinkedHashMap<>();
         Map<Path, ModuleTransform.Result> modules = new LinkedHashMap<>();
         Deque<Path> todo = new ArrayDeque<>();

@@ -29,8 +29,8 @@ final class Resolver {
     private final Path root;
     private final Path realRoot;
     private final Map<Path, String> inline;
-    /** When set, the content of every file read from disk (not inline), by relative path. */
-    private Map<String, String> diskReads;
+    /** When set, records what resolution learnt from disk (not from the inline files). */
+    private DiskInputs diskInputs;
 
     Resolver(Path root, Map<Path, String> inlineFiles) {
         this.root = root;
@@ -231,22 +231,33 @@ final class Resolver {
             throw new InvalidTaskException(relative + " is a link to " + real + ", outside the project " + root);
         }
         String content = Files.readString(real);
-        if (diskReads != null) {
-            diskReads.put(relative.toString().replace('\\', '/'), content);
+        if (diskInputs != null) {
+            diskInputs.read(relative, content);
         }
         return content;
     }
 
-    /** Records what {@link #read} takes from disk into {@code sink}, so a prepared program can tell when those files change. */
-    void recordDiskReads(Map<String, String> sink) {
-        this.diskReads = sink;
+    /** Records into {@code sink} what is read or found missing on disk, so a prepared program can tell when that changes. */
+    void recordDiskInputs(DiskInputs sink) {
+        this.diskInputs = sink;
     }
 
     private boolean isFile(Path relative) {
-        return inline.containsKey(relative) || (!relative.startsWith("..") && Files.isRegularFile(root.resolve(relative)));
+        if (inline.containsKey(relative)) {
+            return true;
+        }
+        boolean found = !relative.startsWith("..") && Files.isRegularFile(root.resolve(relative));
+        if (!found && diskInputs != null && !relative.startsWith("..")) {
+            diskInputs.notFile(relative);
+        }
+        return found;
     }
 
     private boolean isDirectory(Path relative) {
-        return !relative.startsWith("..") && Files.isDirectory(root.resolve(relative));
+        boolean found = !relative.startsWith("..") && Files.isDirectory(root.resolve(relative));
+        if (!found && diskInputs != null && !relative.startsWith("..")) {
+            diskInputs.notDirectory(relative);
+        }
+        return found;
     }
 }
