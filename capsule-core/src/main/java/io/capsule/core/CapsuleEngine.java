@@ -286,7 +286,7 @@ public final class CapsuleEngine implements AutoCloseable {
             if (entry.isAbsolute() || entry.startsWith("..")) {
                 throw new InvalidTaskException("Source name must be a relative file name, got " + request.sourceName());
             }
-            source = new ProgramSource(root, entry, Map.of(entry, request.sourceText()));
+            source = new ProgramSource(root, entry, Map.of(entry, request.sourceText()), request.projectRoot() != null);
             fileName = entry.getFileName().toString();
         }
         for (GuestRuntime runtime : runtimes) {

@@ -74,7 +74,9 @@ public final class TaskRequest {
     /**
      * Runs source text. {@code fileName} ("main.py", "main.ts") selects the language and names the
      * file in tracebacks; relative paths in options resolve against the current directory unless
-     * {@link Builder#projectRoot} says otherwise.
+     * {@link Builder#projectRoot} says otherwise. Without a project root the text runs alone: the
+     * project's other source files (modules it could import) are part of the run only when
+     * {@link Builder#projectRoot} names the project.
      */
     public static Builder source(String fileName, String text) {
         Builder b = new Builder();

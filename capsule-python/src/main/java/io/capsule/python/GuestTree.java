@@ -73,7 +73,9 @@ final class GuestTree implements AutoCloseable {
             writeHarness(dir);
             Path app = dir.resolve(APP);
             Files.createDirectories(app);
-            ProjectSources.scan(source.projectRoot(), GuestTree::isSource).writeTo(app);
+            if (source.projectFiles()) {
+                ProjectSources.scan(source.projectRoot(), GuestTree::isSource).writeTo(app);
+            }
             for (Map.Entry<Path, String> inline : source.inlineFiles().entrySet()) {
                 Path target = app.resolve(inline.getKey().toString());
                 Files.createDirectories(target.getParent());

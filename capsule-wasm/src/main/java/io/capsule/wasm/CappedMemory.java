@@ -26,16 +26,21 @@ import java.util.Arrays;
  *       Snapshot pages are never written.</li>
  * </ul>
  *
- * Pages are 64 KiB arrays; a page index past the current size holds null, so an out-of-bounds access
- * fails on the array access itself and is reported as a wasm trap.
+ * Memory is held in 4 KiB chunks (16 per wasm page): a task typically writes to scattered places of
+ * the snapshot (reference counts, allocator lists), and copying 4 KiB instead of 64 KiB per first write
+ * cuts the copying per task by an order of magnitude. A chunk index past the current size holds null,
+ * so an out-of-bounds access fails on the array access itself and is reported as a wasm trap.
  */
 public final class CappedMemory implements Memory {
-    private static final int SHIFT = 16;
-    private static final int MASK = PAGE_SIZE - 1;
+    static final int CHUNK_SHIFT = 12;
+    static final int CHUNK = 1 << CHUNK_SHIFT;
+    static final int CHUNKS_PER_PAGE = PAGE_SIZE / CHUNK;
+    private static final int SHIFT = CHUNK_SHIFT;
+    private static final int MASK = CHUNK - 1;
     private static final VarHandle SHORTS = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final byte[][] NO_SHARED_PAGES = new byte[Sandbox.MAX_PAGES][];
+    private static final byte[][] NO_SHARED_PAGES = new byte[Sandbox.MAX_PAGES * CHUNKS_PER_PAGE][];
 
     private final MemoryLimits limits;
     private final byte[][] pages;
@@ -57,13 +62,12 @@ public final class CappedMemory implements Memory {
         this.snapshot = snapshot;
         this.capPages = Math.min(Math.min(capPages, limits.maximumPages()), Sandbox.MAX_PAGES);
         int initial = snapshot == null ? limits.initialPages() : Math.max(limits.initialPages(), snapshot.pageCount());
-        this.pages = new byte[Math.max(this.capPages, initial)][];
-        this.shared = snapshot == null ? NO_SHARED_PAGES : snapshot.sharedPages();
-        if (snapshot != null) {
-            System.arraycopy(shared, 0, pages, 0, snapshot.pageCount());
-        }
-        for (int i = snapshot == null ? 0 : snapshot.pageCount(); i < initial; i++) {
-            pages[i] = new byte[PAGE_SIZE];
+        this.pages = new byte[Math.max(this.capPages, initial) * CHUNKS_PER_PAGE][];
+        this.shared = snapshot == null ? NO_SHARED_PAGES : snapshot.sharedChunks();
+        int from = snapshot == null ? 0 : snapshot.pageCount() * CHUNKS_PER_PAGE;
+        System.arraycopy(shared, 0, pages, 0, from);
+        for (int i = from; i < initial * CHUNKS_PER_PAGE; i++) {
+            pages[i] = new byte[CHUNK];
         }
         this.nPages = initial;
     }
@@ -106,12 +110,12 @@ public final class CappedMemory implements Memory {
             return -1;
         }
         try {
-            for (int i = previous; i < wanted; i++) {
-                pages[i] = new byte[PAGE_SIZE];
+            for (int i = previous * CHUNKS_PER_PAGE; i < wanted * CHUNKS_PER_PAGE; i++) {
+                pages[i] = new byte[CHUNK];
             }
         } catch (OutOfMemoryError e) {
             // The JVM heap, not the cap, ran out: fail the growth, keep the host alive.
-            Arrays.fill(pages, previous, (int) wanted, null);
+            Arrays.fill(pages, previous * CHUNKS_PER_PAGE, (int) wanted * CHUNKS_PER_PAGE, null);
             capHit = true;
             return -1;
         }
@@ -119,7 +123,7 @@ public final class CappedMemory implements Memory {
         return previous;
     }
 
-    /** The page for a write at {@code index}, copied out of the snapshot on first write. */
+    /** The chunk for a write at {@code index}, copied out of the snapshot on first write. */
     private byte[] writable(int index) {
         byte[] page = pages[index];
         if (page == shared[index]) {
@@ -129,7 +133,7 @@ public final class CappedMemory implements Memory {
     }
 
     private byte[] own(int index) {
-        if (index >= nPages) {
+        if (index >= nPages * CHUNKS_PER_PAGE) {
             throw outOfBounds(index << SHIFT, 1);
         }
         byte[] copy = pages[index].clone();
@@ -169,7 +173,7 @@ public final class CappedMemory implements Memory {
     @Override
     public short readShort(int addr) {
         int off = addr & MASK;
-        if (off <= PAGE_SIZE - 2) {
+        if (off <= CHUNK - 2) {
             try {
                 return (short) SHORTS.get(pages[addr >>> SHIFT], off);
             } catch (NullPointerException | ArrayIndexOutOfBoundsException e) {
@@ -182,7 +186,7 @@ public final class CappedMemory implements Memory {
     @Override
     public void writeShort(int addr, short data) {
         int off = addr & MASK;
-        if (off <= PAGE_SIZE - 2) {
+        if (off <= CHUNK - 2) {
             try {
                 SHORTS.set(writable(addr >>> SHIFT), off, data);
                 return;
@@ -198,7 +202,7 @@ public final class CappedMemory implements Memory {
     @Override
     public int readInt(int addr) {
         int off = addr & MASK;
-        if (off <= PAGE_SIZE - 4) {
+        if (off <= CHUNK - 4) {
             try {
                 return (int) INTS.get(pages[addr >>> SHIFT], off);
             } catch (NullPointerException | ArrayIndexOutOfBoundsException e) {
@@ -213,7 +217,7 @@ public final class CappedMemory implements Memory {
     @Override
     public void writeI32(int addr, int data) {
         int off = addr & MASK;
-        if (off <= PAGE_SIZE - 4) {
+        if (off <= CHUNK - 4) {
             try {
                 INTS.set(writable(addr >>> SHIFT), off, data);
                 return;
@@ -230,7 +234,7 @@ public final class CappedMemory implements Memory {
     @Override
     public long readLong(int addr) {
         int off = addr & MASK;
-        if (off <= PAGE_SIZE - 8) {
+        if (off <= CHUNK - 8) {
             try {
                 return (long) LONGS.get(pages[addr >>> SHIFT], off);
             } catch (NullPointerException | ArrayIndexOutOfBoundsException e) {
@@ -244,7 +248,7 @@ public final class CappedMemory implements Memory {
     @Override
     public void writeLong(int addr, long data) {
         int off = addr & MASK;
-        if (off <= PAGE_SIZE - 8) {
+        if (off <= CHUNK - 8) {
             try {
                 LONGS.set(writable(addr >>> SHIFT), off, data);
                 return;
@@ -273,7 +277,7 @@ public final class CappedMemory implements Memory {
         checkBounds(addr, size);
         while (size > 0) {
             int off = addr & MASK;
-            int chunk = Math.min(size, PAGE_SIZE - off);
+            int chunk = Math.min(size, CHUNK - off);
             System.arraycopy(data, offset, writable(addr >>> SHIFT), off, chunk);
             addr += chunk;
             offset += chunk;
@@ -289,7 +293,7 @@ public final class CappedMemory implements Memory {
         while (done < len) {
             int a = addr + done;
             int off = a & MASK;
-            int chunk = Math.min(len - done, PAGE_SIZE - off);
+            int chunk = Math.min(len - done, CHUNK - off);
             System.arraycopy(pages[a >>> SHIFT], off, out, done, chunk);
             done += chunk;
         }
@@ -303,7 +307,7 @@ public final class CappedMemory implements Memory {
         int addr = fromIndex;
         while (size > 0) {
             int off = addr & MASK;
-            int chunk = Math.min(size, PAGE_SIZE - off);
+            int chunk = Math.min(size, CHUNK - off);
             Arrays.fill(writable(addr >>> SHIFT), off, off + chunk, value);
             addr += chunk;
             size -= chunk;
@@ -325,7 +329,7 @@ public final class CappedMemory implements Memory {
     public void zero() {
         // A fresh memory is already zero, and a snapshot start must keep the snapshot's contents.
         if (snapshot == null) {
-            for (int i = 0; i < nPages; i++) {
+            for (int i = 0; i < nPages * CHUNKS_PER_PAGE; i++) {
                 Arrays.fill(pages[i], (byte) 0);
             }
         }

@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
 import java.util.zip.CRC32;
 import java.util.zip.CheckedOutputStream;
 
@@ -23,17 +24,35 @@ import java.util.zip.CheckedOutputStream;
 public final class Snapshot {
     private static final long MAGIC = 0x43415053554C0001L; // "CAPSUL", format 1
 
-    /** The pages, in an array as long as the largest memory so instances can share it index-aligned. */
-    private final byte[][] pages;
+    /**
+     * The memory in {@link CappedMemory}'s chunks, in an array as long as the largest memory so instances
+     * can share it index-aligned; all-zero chunks are one shared array.
+     */
+    private final byte[][] chunks;
     private final int pageCount;
     private final long[] globalsLow;
     private final long[] globalsHigh;
 
-    private Snapshot(byte[][] pages, int pageCount, long[] globalsLow, long[] globalsHigh) {
-        this.pages = pages;
+    private Snapshot(byte[][] chunks, int pageCount, long[] globalsLow, long[] globalsHigh) {
+        this.chunks = chunks;
         this.pageCount = pageCount;
         this.globalsLow = globalsLow;
         this.globalsHigh = globalsHigh;
+    }
+
+    /** Collects chunks of memory, sharing one array for all the all-zero ones. */
+    private static final class Chunker {
+        private final byte[] zero = new byte[CappedMemory.CHUNK];
+        final byte[][] chunks = new byte[Sandbox.MAX_PAGES * CappedMemory.CHUNKS_PER_PAGE][];
+
+        /** Sets the chunks of page {@code page} from {@code bytes} at {@code offset} (null: a zero page). */
+        void page(int page, byte[] bytes, int offset) {
+            for (int c = 0; c < CappedMemory.CHUNKS_PER_PAGE; c++) {
+                int from = offset + c * CappedMemory.CHUNK;
+                byte[] chunk = bytes == null ? zero : Arrays.copyOfRange(bytes, from, from + CappedMemory.CHUNK);
+                chunks[page * CappedMemory.CHUNKS_PER_PAGE + c] = isZero(chunk) ? zero : chunk;
+            }
+        }
     }
 
     /** Copies the sandbox's current memory and globals. Call it only between guest calls. */
@@ -48,17 +67,17 @@ public final class Snapshot {
             high[i] = g.getValueHigh();
         }
         Snapshot memoryOnly = ofMemory(sandbox.memory());
-        return new Snapshot(memoryOnly.pages, memoryOnly.pageCount, low, high);
+        return new Snapshot(memoryOnly.chunks, memoryOnly.pageCount, low, high);
     }
 
     /** A snapshot of a memory alone (no globals). */
     static Snapshot ofMemory(Memory memory) {
         int count = memory.pages();
-        byte[][] pages = new byte[Sandbox.MAX_PAGES][];
+        Chunker chunker = new Chunker();
         for (int i = 0; i < count; i++) {
-            pages[i] = memory.readBytes(i * Memory.PAGE_SIZE, Memory.PAGE_SIZE);
+            chunker.page(i, memory.readBytes(i * Memory.PAGE_SIZE, Memory.PAGE_SIZE), 0);
         }
-        return new Snapshot(pages, count, new long[0], new long[0]);
+        return new Snapshot(chunker.chunks, count, new long[0], new long[0]);
     }
 
     /**
@@ -80,10 +99,16 @@ public final class Snapshot {
                     out.writeLong(globalsHigh[i]);
                 }
                 for (int i = 0; i < pageCount; i++) {
-                    boolean zero = isZero(pages[i]);
+                    int first = i * CappedMemory.CHUNKS_PER_PAGE;
+                    boolean zero = true;
+                    for (int c = first; c < first + CappedMemory.CHUNKS_PER_PAGE; c++) {
+                        zero &= isZero(chunks[c]);
+                    }
                     out.writeBoolean(zero);
                     if (!zero) {
-                        out.write(pages[i]);
+                        for (int c = first; c < first + CappedMemory.CHUNKS_PER_PAGE; c++) {
+                            out.write(chunks[c]);
+                        }
                     }
                 }
                 out.writeLong(crc.getValue());
@@ -96,8 +121,7 @@ public final class Snapshot {
 
     /**
      * Reads a snapshot written by {@link #writeTo}; any damage (truncation, bit flips) is an IOException.
-     * The file is read in one go and checked before it is parsed; all-zero pages share one array (pages
-     * are never written in place, see {@link CappedMemory}).
+     * The file is read in one go and checked before it is parsed.
      */
     public static Snapshot readFrom(Path file) throws IOException {
         byte[] all = Files.readAllBytes(file);
@@ -126,20 +150,22 @@ public final class Snapshot {
                 low[i] = in.getLong();
                 high[i] = in.getLong();
             }
-            byte[] zero = new byte[Memory.PAGE_SIZE];
-            byte[][] pages = new byte[Sandbox.MAX_PAGES][];
+            Chunker chunker = new Chunker();
             for (int i = 0; i < count; i++) {
                 if (in.get() != 0) {
-                    pages[i] = zero;
+                    chunker.page(i, null, 0);
                 } else {
-                    pages[i] = new byte[Memory.PAGE_SIZE];
-                    in.get(pages[i]);
+                    if (in.position() + Memory.PAGE_SIZE > body) {
+                        throw new IOException("truncated snapshot: " + file);
+                    }
+                    chunker.page(i, all, in.position());
+                    in.position(in.position() + Memory.PAGE_SIZE);
                 }
             }
             if (in.position() != body) {
                 throw new IOException("corrupt snapshot layout: " + file);
             }
-            return new Snapshot(pages, count, low, high);
+            return new Snapshot(chunker.chunks, count, low, high);
         } catch (BufferUnderflowException e) {
             throw new IOException("truncated snapshot: " + file, e);
         }
@@ -158,9 +184,9 @@ public final class Snapshot {
         return pageCount;
     }
 
-    /** The pages for {@link CappedMemory} to share; never written. */
-    byte[][] sharedPages() {
-        return pages;
+    /** The chunks for {@link CappedMemory} to share; never written. */
+    byte[][] sharedChunks() {
+        return chunks;
     }
 
     void restoreGlobals(Instance instance) {

@@ -86,4 +86,22 @@ class CappedMemoryTest {
         original.writeI32(8, 1000);
         assertThat(c.readInt(8)).as("the snapshot is a copy").isEqualTo(42);
     }
+
+    @Test
+    void writesAcrossChunksOfASharedSnapshotStayPrivate() {
+        int chunk = CappedMemory.CHUNK;
+        CappedMemory original = new CappedMemory(new MemoryLimits(2, 10), 10);
+        original.writeLong(chunk - 4, 0x1111111122222222L); // straddles chunks 0 and 1
+        Snapshot snapshot = Snapshot.ofMemory(original);
+
+        CappedMemory a = new CappedMemory(new MemoryLimits(1, 10), 10, snapshot);
+        CappedMemory b = new CappedMemory(new MemoryLimits(1, 10), 10, snapshot);
+        assertThat(a.readLong(chunk - 4)).isEqualTo(0x1111111122222222L);
+        a.writeLong(chunk - 2, -1L); // touches chunks 0 and 1 of a only
+        a.write(3 * chunk - 1, new byte[] {5, 6}, 0, 2); // two all-zero chunks, shared in the snapshot
+        assertThat(a.readBytes(3 * chunk - 1, 2)).containsExactly(5, 6);
+        assertThat(b.readLong(chunk - 4)).isEqualTo(0x1111111122222222L);
+        assertThat(b.readBytes(3 * chunk - 1, 2)).as("zero chunks are shared, never written").containsExactly(0, 0);
+        assertThat(b.readBytes(5 * chunk, 8)).containsExactly(0, 0, 0, 0, 0, 0, 0, 0);
+    }
 }

@@ -12,8 +12,15 @@ import java.util.Objects;
  * @param projectRoot the project directory on the host (absolute, normalised)
  * @param entry the entry file, relative to the project root
  * @param inlineFiles source text for files that do not exist on disk (source-string runs), by relative path
+ * @param projectFiles whether the project's source files on disk belong to the program (false for a source
+ *     string run without an explicit project root: copying whatever lies in the current directory into
+ *     every run would be slow and would expose files nobody chose to give the task)
  */
-public record ProgramSource(Path projectRoot, Path entry, Map<Path, String> inlineFiles) {
+public record ProgramSource(Path projectRoot, Path entry, Map<Path, String> inlineFiles, boolean projectFiles) {
+    public ProgramSource(Path projectRoot, Path entry, Map<Path, String> inlineFiles) {
+        this(projectRoot, entry, inlineFiles, true);
+    }
+
     public ProgramSource {
         Objects.requireNonNull(projectRoot, "projectRoot");
         Objects.requireNonNull(entry, "entry");
