@@ -4,7 +4,6 @@ import com.dylibso.chicory.runtime.ChicoryInterruptedException;
 import com.dylibso.chicory.runtime.TrapException;
 import com.dylibso.chicory.runtime.WasmRuntimeException;
 import com.dylibso.chicory.wasm.ChicoryException;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -13,11 +12,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capsule.core.Envelope;
 import io.capsule.core.ErrorType;
 import io.capsule.core.options.InvalidTaskException;
-import io.capsule.core.options.Limits;
-import io.capsule.core.options.TaskOptions;
 import io.capsule.core.options.Units;
 import io.capsule.core.policy.FileAccessException;
-import io.capsule.core.policy.PermissionDeniedException;
 import io.capsule.core.policy.SandboxFiles;
 import io.capsule.core.spi.AttemptOutcome;
 import io.capsule.core.spi.AttemptSpec;
@@ -25,6 +21,7 @@ import io.capsule.core.spi.HostBridge;
 import io.capsule.core.spi.Program;
 import io.capsule.js.bundle.Bundle;
 import io.capsule.wasm.CappedMemory;
+import io.capsule.wasm.GuestCalls;
 import io.capsule.wasm.Sandbox;
 import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.WasmTemplate;
@@ -35,8 +32,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.Base64;
-import java.util.Iterator;
-import java.util.Map;
 
 /**
  * A loaded JavaScript program. Each attempt restores QuickJS from the warm snapshot into a new instance,
@@ -100,7 +95,7 @@ final class JsProgram implements Program {
             return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
                     sandbox.fuelConsumed());
         } catch (TrapException e) {
-            return classify(sandbox, ErrorType.TASK_ERROR, "The JavaScript runtime trapped: " + e.getMessage(), label);
+            return GuestCalls.failure(sandbox, ErrorType.TASK_ERROR, "The JavaScript runtime trapped: " + e.getMessage(), label);
         } catch (WasmRuntimeException e) {
             if (Thread.currentThread().isInterrupted()) {
                 return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
@@ -108,14 +103,14 @@ final class JsProgram implements Program {
             }
             // QuickJS sets no recursion limit of its own here: deep recursion runs the wasm stack out of its
             // memory, which the engine reports as an out-of-bounds access. Contained, and the task's doing.
-            return classify(sandbox, ErrorType.TASK_ERROR, "The JavaScript runtime crashed (most likely the task recursed"
+            return GuestCalls.failure(sandbox, ErrorType.TASK_ERROR, "The JavaScript runtime crashed (most likely the task recursed"
                     + " too deeply): " + e.getMessage(), label);
         } catch (ChicoryException e) {
             if (Thread.currentThread().isInterrupted()) {
                 return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
                     sandbox.fuelConsumed());
             }
-            return classify(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
+            return GuestCalls.failure(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
         }
     }
 
@@ -159,24 +154,7 @@ final class JsProgram implements Program {
             case "permission_denied" -> ErrorType.PERMISSION_DENIED;
             default -> ErrorType.TASK_ERROR;
         };
-        return classify(sandbox, type, bundle.mapPositions(error.path("message").asText()), task);
-    }
-
-    /**
-     * The guest's word is not trusted: it may only claim memory exhaustion when the host saw the cap
-     * refuse a growth, and a refused growth turns any failure into memory exhaustion.
-     */
-    private static AttemptOutcome classify(Sandbox sandbox, ErrorType claimed, String message, String task) {
-        CappedMemory memory = sandbox.memory();
-        ErrorType type = claimed;
-        if (memory.capHit() && claimed != ErrorType.INVALID_TASK) {
-            type = ErrorType.MEMORY_EXHAUSTED;
-            message = "Task exceeded its " + Units.formatSize((long) memory.capPages() * CappedMemory.PAGE_SIZE)
-                    + " memory limit\n" + message;
-        } else if (claimed == ErrorType.MEMORY_EXHAUSTED) {
-            type = ErrorType.TASK_ERROR;
-        }
-        return AttemptOutcome.failure(type, message, task, memory.bytesUsed(), sandbox.fuelConsumed());
+        return GuestCalls.failure(sandbox, type, bundle.mapPositions(error.path("message").asText()), task);
     }
 
     /** Serves the harness's host calls for one attempt. Every call is checked; nothing is trusted. */
@@ -211,13 +189,12 @@ final class JsProgram implements Program {
                 }
                 return "null";
             }
-            ObjectNode answer = JSON.createObjectNode();
-            try {
+            if (op.equals("request")) {
+                return request.toString();
+            }
+            return GuestCalls.answer(answer -> {
                 JsonNode call = JSON.readTree(payload);
                 switch (op) {
-                    case "request" -> {
-                        return request.toString();
-                    }
                     case "configure" -> configure(call, answer);
                     case "call" -> {
                         if (!configured) {
@@ -248,17 +225,7 @@ final class JsProgram implements Program {
                     }
                     default -> throw new InvalidTaskException("unknown host call " + op);
                 }
-            } catch (PermissionDeniedException e) {
-                fail(answer, ErrorType.PERMISSION_DENIED, e.getMessage());
-            } catch (InvalidTaskException e) {
-                fail(answer, ErrorType.INVALID_TASK, e.getMessage());
-            } catch (JsonProcessingException e) {
-                fail(answer, ErrorType.INVALID_TASK, "bad host call: " + e.getOriginalMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new ChicoryInterruptedException("interrupted while waiting in a host call");
-            }
-            return answer.toString();
+            }).toString();
         }
 
         /** The guest's fs module: every path goes through the task's mounts (SandboxFiles). */
@@ -314,31 +281,9 @@ final class JsProgram implements Program {
             if (configured) {
                 throw new InvalidTaskException("the running task was already configured");
             }
-            for (Iterator<Map.Entry<String, JsonNode>> it = call.path("tasks").fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> t = it.next();
-                TaskOptions.fromJson(t.getValue(), "task '" + t.getKey() + "'");
-            }
             task = call.path("task").asText();
-            Limits limits = host.configure(task, call.get("options"));
-            if (fuel != null) {
-                // Fuel the harness spent loading the program counts against the task's own budget.
-                fuel.lowerBudget(limits.fuel());
-            }
-            if (!memory.lowerCap(CappedMemory.pagesFor(limits.ramBytes()))) {
-                throw new InvalidTaskException("task '" + task + "': ram " + Units.formatSize(limits.ramBytes())
-                        + " is less than the " + Units.formatSize(memory.bytesUsed())
-                        + " the JavaScript runtime already uses after loading the program");
-            }
+            GuestCalls.configure(host, call, memory, fuel, "JavaScript", answer);
             configured = true;
-            answer.put("ok", true);
-            answer.set("env", JSON.valueToTree(host.environment()));
-        }
-
-        private static void fail(ObjectNode answer, ErrorType type, String message) {
-            answer.put("ok", false);
-            ObjectNode error = answer.putObject("error");
-            error.put("type", type.wireName());
-            error.put("message", message);
         }
     }
 }

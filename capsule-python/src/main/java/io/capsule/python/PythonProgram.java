@@ -14,15 +14,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capsule.core.Envelope;
 import io.capsule.core.ErrorType;
 import io.capsule.core.options.InvalidTaskException;
-import io.capsule.core.options.Limits;
-import io.capsule.core.options.TaskOptions;
 import io.capsule.core.options.Units;
-import io.capsule.core.policy.PermissionDeniedException;
 import io.capsule.core.spi.AttemptOutcome;
 import io.capsule.core.spi.AttemptSpec;
 import io.capsule.core.spi.HostBridge;
 import io.capsule.core.spi.Program;
 import io.capsule.wasm.CappedMemory;
+import io.capsule.wasm.GuestCalls;
 import io.capsule.wasm.Sandbox;
 import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.WasmTemplate;
@@ -33,9 +31,7 @@ import io.capsule.wasm.fuel.FuelMeter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A loaded Python program. Each attempt instantiates CPython afresh, imports the harness
@@ -111,7 +107,7 @@ final class PythonProgram implements Program {
             String response = execute(sandbox, request(spec));
             if (response == null) {
                 String message = guestError[0] != null ? guestError[0] : "The Python harness returned no result";
-                return classify(sandbox, ErrorType.TASK_ERROR, message, label);
+                return GuestCalls.failure(sandbox, ErrorType.TASK_ERROR, message, label);
             }
             return outcome(sandbox, JSON.readTree(response), label);
         } catch (FuelExhaustedException e) {
@@ -122,13 +118,13 @@ final class PythonProgram implements Program {
             return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
                     sandbox.fuelConsumed());
         } catch (TrapException e) {
-            return classify(sandbox, ErrorType.TASK_ERROR, "The Python runtime trapped: " + e.getMessage(), label);
+            return GuestCalls.failure(sandbox, ErrorType.TASK_ERROR, "The Python runtime trapped: " + e.getMessage(), label);
         } catch (ChicoryException e) {
             if (Thread.currentThread().isInterrupted()) {
                 return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
                         sandbox.fuelConsumed());
             }
-            return classify(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
+            return GuestCalls.failure(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
         } catch (JsonProcessingException e) {
             return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "The Python harness answered with bad JSON: "
                     + e.getOriginalMessage(), label, sandbox.memory().bytesUsed(), sandbox.fuelConsumed());
@@ -208,24 +204,7 @@ final class PythonProgram implements Program {
             case "permission_denied" -> ErrorType.PERMISSION_DENIED;
             default -> ErrorType.TASK_ERROR;
         };
-        return classify(sandbox, type, error.path("message").asText(), task);
-    }
-
-    /**
-     * The guest's word is not trusted: it may only claim memory exhaustion when the host saw the cap
-     * refuse a growth, and a refused growth turns any failure into memory exhaustion.
-     */
-    private static AttemptOutcome classify(Sandbox sandbox, ErrorType claimed, String message, String task) {
-        CappedMemory memory = sandbox.memory();
-        ErrorType type = claimed;
-        if (memory.capHit() && claimed != ErrorType.INVALID_TASK) {
-            type = ErrorType.MEMORY_EXHAUSTED;
-            message = "Task exceeded its " + Units.formatSize((long) memory.capPages() * CappedMemory.PAGE_SIZE)
-                    + " memory limit\n" + message;
-        } else if (claimed == ErrorType.MEMORY_EXHAUSTED) {
-            type = ErrorType.TASK_ERROR;
-        }
-        return AttemptOutcome.failure(type, message, task, memory.bytesUsed(), sandbox.fuelConsumed());
+        return GuestCalls.failure(sandbox, type, error.path("message").asText(), task);
     }
 
     /** The Trino build reports errors of its own C glue through this import. */
@@ -256,11 +235,14 @@ final class PythonProgram implements Program {
         }
 
         String handle(String line) {
-            ObjectNode answer = JSON.createObjectNode();
-            try {
+            return GuestCalls.answer(answer -> {
                 JsonNode call = JSON.readTree(line);
                 switch (call.path("op").asText()) {
-                    case "configure" -> configure(call, answer);
+                    case "configure" -> {
+                        task = call.path("task").asText();
+                        GuestCalls.configure(host, call, memory, fuel, "Python", answer);
+                        files.mounts(host.mounts());
+                    }
                     case "call" -> {
                         Envelope envelope = host.callTask(call.path("task").asText(), call.get("options"),
                                 call.path("args"), call.path("kwargs"));
@@ -269,39 +251,7 @@ final class PythonProgram implements Program {
                     case "http" -> http(call, answer);
                     default -> throw new InvalidTaskException("unknown host call " + call.path("op"));
                 }
-            } catch (InvalidTaskException e) {
-                fail(answer, ErrorType.INVALID_TASK, e.getMessage());
-            } catch (PermissionDeniedException e) {
-                fail(answer, ErrorType.PERMISSION_DENIED, e.getMessage());
-            } catch (JsonProcessingException e) {
-                fail(answer, ErrorType.INVALID_TASK, "bad host call: " + e.getOriginalMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new ChicoryInterruptedException("interrupted while waiting for a sub-task");
-            }
-            return answer.toString();
-        }
-
-        private void configure(JsonNode call, ObjectNode answer) {
-            for (Iterator<Map.Entry<String, JsonNode>> it = call.path("tasks").fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> t = it.next();
-                TaskOptions.fromJson(t.getValue(), "task '" + t.getKey() + "'");
-            }
-            String task = call.path("task").asText();
-            Limits limits = host.configure(task, call.get("options"));
-            this.task = task;
-            if (fuel != null) {
-                // Fuel the harness spent loading the program counts against the task's own budget.
-                fuel.lowerBudget(limits.fuel());
-            }
-            if (!memory.lowerCap(CappedMemory.pagesFor(limits.ramBytes()))) {
-                throw new InvalidTaskException("task '" + task + "': ram " + Units.formatSize(limits.ramBytes())
-                        + " is less than the " + Units.formatSize(memory.bytesUsed())
-                        + " the Python runtime already uses after loading the program");
-            }
-            files.mounts(host.mounts());
-            answer.put("ok", true);
-            answer.set("env", JSON.valueToTree(host.environment()));
+            }).toString();
         }
 
         /** A request for the guest's urllib; a failure the guest raises as URLError (PermissionError when denied). */
@@ -315,13 +265,6 @@ final class PythonProgram implements Program {
                 error.put("type", "network_error");
                 error.put("message", e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
             }
-        }
-
-        private static void fail(ObjectNode answer, ErrorType type, String message) {
-            answer.put("ok", false);
-            ObjectNode error = answer.putObject("error");
-            error.put("type", type.wireName());
-            error.put("message", message);
         }
     }
 }
