@@ -2,7 +2,6 @@ package io.capsule.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.capsule.core.CapsuleEngine;
 import io.capsule.core.Envelope;
 import io.capsule.core.ErrorType;
 import io.capsule.core.TaskHandle;
@@ -12,27 +11,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The Java API on real TypeScript/JavaScript programs: the same guarantees as for Python. */
-class JsApiEndToEndTest {
-    private static CapsuleEngine engine;
-
+class JsApiEndToEndTest extends EngineTest {
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() {
-        engine = CapsuleEngine.builder().build();
-    }
-
-    @AfterAll
-    static void stop() {
-        engine.close();
-    }
 
     private static Envelope run(String source, Object... args) throws Exception {
         return engine.run(TaskRequest.source("main.ts", source).args(List.of(args)).build());

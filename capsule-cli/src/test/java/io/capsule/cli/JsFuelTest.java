@@ -2,19 +2,16 @@ package io.capsule.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.capsule.core.CapsuleEngine;
 import io.capsule.core.Envelope;
 import io.capsule.core.ErrorType;
 import io.capsule.core.TaskRequest;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Fuel budgets on real JavaScript programs: the same guarantees as for Python (docs/fuel.md). */
-class JsFuelTest {
+class JsFuelTest extends EngineTest {
     private static final String LOOP = """
             import { task } from "@capsule-run/sdk";
 
@@ -26,18 +23,6 @@ class JsFuelTest {
               return x;
             });
             """;
-
-    private static CapsuleEngine engine;
-
-    @BeforeAll
-    static void start() {
-        engine = CapsuleEngine.builder().build();
-    }
-
-    @AfterAll
-    static void stop() {
-        engine.close();
-    }
 
     private static Envelope run(String source, Object... args) throws Exception {
         return engine.run(TaskRequest.source("main.ts", source).args(List.of(args)).build());

@@ -2,30 +2,15 @@ package io.capsule.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.capsule.core.CapsuleEngine;
 import io.capsule.core.Envelope;
 import io.capsule.core.ErrorType;
 import io.capsule.core.TaskRequest;
 import io.capsule.core.options.Ceilings;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** JavaScript tasks that try to hurt the host: each fails alone and the engine goes on. */
-class JsHostileTaskTest {
-    private static CapsuleEngine engine;
-
-    @BeforeAll
-    static void start() {
-        engine = CapsuleEngine.builder().build();
-    }
-
-    @AfterAll
-    static void stop() {
-        engine.close();
-    }
-
+class JsHostileTaskTest extends EngineTest {
     private static Envelope run(String source) throws Exception {
         return engine.run(TaskRequest.source("main.ts", source).build());
     }

@@ -12,12 +12,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Fuel budgets on real Python programs: exhaustion, determinism, proportionality, sub-tasks, retries. */
-class PythonFuelTest {
+class PythonFuelTest extends EngineTest {
     private static final String LOOP = """
             from capsule import task
 
@@ -28,18 +26,6 @@ class PythonFuelTest {
                     x += i
                 return x
             """;
-
-    private static CapsuleEngine engine;
-
-    @BeforeAll
-    static void start() {
-        engine = CapsuleEngine.builder().build();
-    }
-
-    @AfterAll
-    static void stop() {
-        engine.close();
-    }
 
     private static Envelope run(String source, Object... args) throws Exception {
         return engine.run(TaskRequest.source("main.py", source).args(List.of(args)).build());

@@ -2,34 +2,19 @@ package io.capsule.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.capsule.core.CapsuleEngine;
 import io.capsule.core.Envelope;
 import io.capsule.core.ErrorType;
 import io.capsule.core.TaskRequest;
 import io.capsule.core.options.Ceilings;
 import java.io.ByteArrayOutputStream;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Task code is hostile: each case here tries to hurt the host and must end in a documented error envelope,
  * after which the engine still runs the next task normally.
  */
-class PythonHostileTaskTest {
-    private static CapsuleEngine engine;
-
-    @BeforeAll
-    static void start() {
-        engine = CapsuleEngine.builder().build();
-    }
-
-    @AfterAll
-    static void stop() {
-        engine.close();
-    }
-
+class PythonHostileTaskTest extends EngineTest {
     private static Envelope run(String source) throws Exception {
         return engine.run(TaskRequest.source("main.py", source).build());
     }

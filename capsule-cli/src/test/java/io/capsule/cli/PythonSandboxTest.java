@@ -2,34 +2,19 @@ package io.capsule.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.capsule.core.CapsuleEngine;
 import io.capsule.core.Envelope;
 import io.capsule.core.ErrorType;
 import io.capsule.core.TaskRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Sandbox boundaries on real Python programs: files, environment, ceilings. Task code is hostile here. */
-class PythonSandboxTest {
-    private static CapsuleEngine engine;
-
+class PythonSandboxTest extends EngineTest {
     @TempDir
     Path project;
-
-    @BeforeAll
-    static void start() {
-        engine = CapsuleEngine.builder().build();
-    }
-
-    @AfterAll
-    static void stop() {
-        engine.close();
-    }
 
     private Envelope run(String source, Object... args) throws Exception {
         Path main = project.resolve("main.py");
