@@ -12,7 +12,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capsule.core.Envelope;
 import io.capsule.core.ErrorType;
 import io.capsule.core.options.InvalidTaskException;
-import io.capsule.core.options.Units;
 import io.capsule.core.policy.FileAccessException;
 import io.capsule.core.policy.SandboxFiles;
 import io.capsule.core.spi.AttemptOutcome;
@@ -74,9 +73,7 @@ final class JsProgram implements Program {
                     .snapshot(warm)
                     .build();
         } catch (IllegalArgumentException e) {
-            return AttemptOutcome.failure(ErrorType.INVALID_TASK, "Task '" + label + "': ram "
-                    + Units.formatSize(spec.limits().ramBytes()) + " is too small: the JavaScript runtime " + e.getMessage(),
-                    label, null, null);
+            return GuestCalls.ramTooSmall(spec.limits().ramBytes(), label, "JavaScript", e);
         }
         calls.memory = sandbox.memory();
         calls.fuel = sandbox.fuelMeter();
@@ -88,18 +85,14 @@ final class JsProgram implements Program {
             }
             return outcome(sandbox, calls.outcome, label);
         } catch (FuelExhaustedException e) {
-            return AttemptOutcome.failure(ErrorType.FUEL_EXHAUSTED, "Task exceeded its fuel budget of " + e.budget() + " units",
-                    calls.task != null ? calls.task : label, sandbox.memory().bytesUsed(), sandbox.fuelConsumed());
+            return GuestCalls.outOfFuel(sandbox, e, calls.task != null ? calls.task : label);
         } catch (ChicoryInterruptedException e) {
-            // The host stopped the attempt (deadline or cancel); it already knows why.
-            return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
-                    sandbox.fuelConsumed());
+            return GuestCalls.interrupted(sandbox, label);
         } catch (TrapException e) {
             return GuestCalls.failure(sandbox, ErrorType.TASK_ERROR, "The JavaScript runtime trapped: " + e.getMessage(), label);
         } catch (WasmRuntimeException e) {
             if (Thread.currentThread().isInterrupted()) {
-                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
-                    sandbox.fuelConsumed());
+                return GuestCalls.interrupted(sandbox, label);
             }
             // QuickJS sets no recursion limit of its own here: deep recursion runs the wasm stack out of its
             // memory, which the engine reports as an out-of-bounds access. Contained, and the task's doing.
@@ -107,8 +100,7 @@ final class JsProgram implements Program {
                     + " too deeply): " + e.getMessage(), label);
         } catch (ChicoryException e) {
             if (Thread.currentThread().isInterrupted()) {
-                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
-                    sandbox.fuelConsumed());
+                return GuestCalls.interrupted(sandbox, label);
             }
             return GuestCalls.failure(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
         }

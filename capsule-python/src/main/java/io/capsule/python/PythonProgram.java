@@ -14,7 +14,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capsule.core.Envelope;
 import io.capsule.core.ErrorType;
 import io.capsule.core.options.InvalidTaskException;
-import io.capsule.core.options.Units;
 import io.capsule.core.spi.AttemptOutcome;
 import io.capsule.core.spi.AttemptSpec;
 import io.capsule.core.spi.HostBridge;
@@ -97,9 +96,7 @@ final class PythonProgram implements Program {
                     .snapshot(warm)
                     .build();
         } catch (IllegalArgumentException e) {
-            return AttemptOutcome.failure(ErrorType.INVALID_TASK, "Task '" + label + "': ram "
-                    + Units.formatSize(spec.limits().ramBytes()) + " is too small: the Python runtime " + e.getMessage(),
-                    label, null, null);
+            return GuestCalls.ramTooSmall(spec.limits().ramBytes(), label, "Python", e);
         }
         calls.memory = sandbox.memory();
         calls.fuel = sandbox.fuelMeter();
@@ -111,18 +108,14 @@ final class PythonProgram implements Program {
             }
             return outcome(sandbox, JSON.readTree(response), label);
         } catch (FuelExhaustedException e) {
-            return AttemptOutcome.failure(ErrorType.FUEL_EXHAUSTED, "Task exceeded its fuel budget of " + e.budget()
-                    + " units", calls.task != null ? calls.task : label, sandbox.memory().bytesUsed(), sandbox.fuelConsumed());
+            return GuestCalls.outOfFuel(sandbox, e, calls.task != null ? calls.task : label);
         } catch (ChicoryInterruptedException e) {
-            // The host stopped the attempt (deadline or cancel); it already knows why.
-            return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
-                    sandbox.fuelConsumed());
+            return GuestCalls.interrupted(sandbox, label);
         } catch (TrapException e) {
             return GuestCalls.failure(sandbox, ErrorType.TASK_ERROR, "The Python runtime trapped: " + e.getMessage(), label);
         } catch (ChicoryException e) {
             if (Thread.currentThread().isInterrupted()) {
-                return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", label, sandbox.memory().bytesUsed(),
-                        sandbox.fuelConsumed());
+                return GuestCalls.interrupted(sandbox, label);
             }
             return GuestCalls.failure(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
         } catch (JsonProcessingException e) {

@@ -13,6 +13,7 @@ import io.capsule.core.options.Units;
 import io.capsule.core.policy.PermissionDeniedException;
 import io.capsule.core.spi.AttemptOutcome;
 import io.capsule.core.spi.HostBridge;
+import io.capsule.wasm.fuel.FuelExhaustedException;
 import io.capsule.wasm.fuel.FuelMeter;
 import java.util.Iterator;
 import java.util.Map;
@@ -88,6 +89,24 @@ public final class GuestCalls {
         answer.put("ok", true);
         answer.set("env", JSON.valueToTree(host.environment()));
         return limits;
+    }
+
+    /** The task asked for less memory than the runtime needs to start ({@link Sandbox.Builder#build}'s refusal). */
+    public static AttemptOutcome ramTooSmall(long ramBytes, String task, String runtime, IllegalArgumentException e) {
+        return AttemptOutcome.failure(ErrorType.INVALID_TASK, "Task '" + task + "': ram " + Units.formatSize(ramBytes)
+                + " is too small: the " + runtime + " runtime " + e.getMessage(), task, null, null);
+    }
+
+    /** The attempt spent its fuel budget. */
+    public static AttemptOutcome outOfFuel(Sandbox sandbox, FuelExhaustedException e, String task) {
+        return AttemptOutcome.failure(ErrorType.FUEL_EXHAUSTED, "Task exceeded its fuel budget of " + e.budget() + " units",
+                task, sandbox.memory().bytesUsed(), sandbox.fuelConsumed());
+    }
+
+    /** The host stopped the attempt (deadline or cancel); it already knows why and reports that instead. */
+    public static AttemptOutcome interrupted(Sandbox sandbox, String task) {
+        return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", task, sandbox.memory().bytesUsed(),
+                sandbox.fuelConsumed());
     }
 
     /**
