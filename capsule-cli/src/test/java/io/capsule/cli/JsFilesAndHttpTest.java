@@ -2,14 +2,12 @@ package io.capsule.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.capsule.core.CapsuleEngine;
 import io.capsule.core.Envelope;
 import io.capsule.core.ErrorType;
 import io.capsule.core.TaskRequest;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,31 +29,21 @@ class JsFilesAndHttpTest {
     @BeforeAll
     static void start() throws IOException {
         engine = CapsuleEngine.builder().build();
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        base = "http://127.0.0.1:" + server.getAddress().getPort();
-        server.createContext("/", ex -> {
+        server = TestHttp.start(ex -> {
             switch (ex.getRequestURI().getPath()) {
-                case "/json" -> reply(ex, 200, "{\"greeting\": \"héllo\"}");
-                case "/echo" -> reply(ex, 201, ex.getRequestMethod() + ":" + new String(ex.getRequestBody().readAllBytes(),
+                case "/json" -> TestHttp.reply(ex, 200, "{\"greeting\": \"héllo\"}");
+                case "/echo" -> TestHttp.reply(ex, 201, ex.getRequestMethod() + ":" + new String(ex.getRequestBody().readAllBytes(),
                         StandardCharsets.UTF_8) + ":" + ex.getRequestHeaders().getFirst("X-Custom"));
-                default -> reply(ex, 404, "not here");
+                default -> TestHttp.reply(ex, 404, "not here");
             }
         });
-        server.start();
+        base = "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
     @AfterAll
     static void stop() {
         server.stop(0);
         engine.close();
-    }
-
-    private static void reply(HttpExchange ex, int status, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().add("X-Served-By", "test");
-        ex.sendResponseHeaders(status, bytes.length);
-        ex.getResponseBody().write(bytes);
-        ex.close();
     }
 
     private Envelope run(String source, Object... args) throws Exception {

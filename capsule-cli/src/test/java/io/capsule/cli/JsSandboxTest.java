@@ -3,7 +3,6 @@ package io.capsule.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.capsule.core.CapsuleEngine;
 import io.capsule.core.Envelope;
@@ -13,7 +12,6 @@ import io.capsule.core.options.Ceilings;
 import io.capsule.core.options.FileGrant;
 import io.capsule.core.policy.AccessPolicy;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,44 +41,26 @@ class JsSandboxTest {
     @BeforeAll
     static void start() throws IOException {
         engine = CapsuleEngine.builder().build();
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        int port = server.getAddress().getPort();
-        base = "http://127.0.0.1:" + port;
-        server.createContext("/", ex -> {
+        server = TestHttp.start(ex -> {
             String path = ex.getRequestURI().getPath();
             seen.add(ex.getRequestMethod() + " " + path);
             switch (path) {
-                case "/hello" -> reply(ex, 200, "hello from 127.0.0.1");
-                case "/json" -> reply(ex, 200, "{\"n\": 42, \"text\": \"é\"}");
-                case "/echo" -> reply(ex, 200, ex.getRequestMethod() + ":" + new String(ex.getRequestBody().readAllBytes(),
+                case "/hello" -> TestHttp.reply(ex, 200, "hello from 127.0.0.1");
+                case "/json" -> TestHttp.reply(ex, 200, "{\"n\": 42, \"text\": \"é\"}");
+                case "/echo" -> TestHttp.reply(ex, 200, ex.getRequestMethod() + ":" + new String(ex.getRequestBody().readAllBytes(),
                         StandardCharsets.UTF_8) + ":" + ex.getRequestHeaders().getFirst("X-Custom"));
-                case "/redirect-same" -> redirect(ex, "/hello");
-                case "/redirect-out" -> redirect(ex, "http://localhost:" + port + "/hello");
-                default -> reply(ex, 404, "not here");
+                case "/redirect-same" -> TestHttp.redirect(ex, "/hello");
+                case "/redirect-out" -> TestHttp.redirect(ex, "http://localhost:" + ex.getLocalAddress().getPort() + "/hello");
+                default -> TestHttp.reply(ex, 404, "not here");
             }
         });
-        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
-        server.start();
+        base = "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
     @AfterAll
     static void stop() {
         server.stop(0);
         engine.close();
-    }
-
-    private static void reply(HttpExchange ex, int status, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().add("X-Served-By", "test");
-        ex.sendResponseHeaders(status, bytes.length);
-        ex.getResponseBody().write(bytes);
-        ex.close();
-    }
-
-    private static void redirect(HttpExchange ex, String location) throws IOException {
-        ex.getResponseHeaders().add("Location", location);
-        ex.sendResponseHeaders(302, -1);
-        ex.close();
     }
 
     private Path write(String source) throws IOException {
