@@ -43,7 +43,8 @@ public final class CappedMemory implements Memory {
     private static final byte[][] NO_SHARED_PAGES = new byte[Sandbox.MAX_PAGES * CHUNKS_PER_PAGE][];
 
     private final MemoryLimits limits;
-    private final byte[][] pages;
+    /** The chunks of the current memory (grown with it, so an instance costs no table as large as its cap). */
+    private byte[][] pages;
     /** The snapshot's pages (index-aligned with {@link #pages}); a page still identical to its entry is shared. */
     private final byte[][] shared;
     private final Snapshot snapshot;
@@ -62,7 +63,7 @@ public final class CappedMemory implements Memory {
         this.snapshot = snapshot;
         this.capPages = Math.min(Math.min(capPages, limits.maximumPages()), Sandbox.MAX_PAGES);
         int initial = snapshot == null ? limits.initialPages() : Math.max(limits.initialPages(), snapshot.pageCount());
-        this.pages = new byte[Math.max(this.capPages, initial) * CHUNKS_PER_PAGE][];
+        this.pages = new byte[initial * CHUNKS_PER_PAGE][];
         this.shared = snapshot == null ? NO_SHARED_PAGES : snapshot.sharedChunks();
         int from = snapshot == null ? 0 : snapshot.pageCount() * CHUNKS_PER_PAGE;
         System.arraycopy(shared, 0, pages, 0, from);
@@ -110,12 +111,17 @@ public final class CappedMemory implements Memory {
             return -1;
         }
         try {
+            if (wanted * CHUNKS_PER_PAGE > pages.length) {
+                // Doubling keeps repeated small growths cheap; never past the cap.
+                long length = Math.min(capPages, Math.max(wanted, 2L * previous));
+                pages = Arrays.copyOf(pages, (int) length * CHUNKS_PER_PAGE);
+            }
             for (int i = previous * CHUNKS_PER_PAGE; i < wanted * CHUNKS_PER_PAGE; i++) {
                 pages[i] = new byte[CHUNK];
             }
         } catch (OutOfMemoryError e) {
             // The JVM heap, not the cap, ran out: fail the growth, keep the host alive.
-            Arrays.fill(pages, previous * CHUNKS_PER_PAGE, (int) wanted * CHUNKS_PER_PAGE, null);
+            Arrays.fill(pages, previous * CHUNKS_PER_PAGE, Math.min(pages.length, (int) wanted * CHUNKS_PER_PAGE), null);
             capHit = true;
             return -1;
         }
