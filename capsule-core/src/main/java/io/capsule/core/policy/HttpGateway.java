@@ -45,6 +45,7 @@ import org.apache.hc.core5.http.ClassicHttpResponse;
 import org.apache.hc.core5.http.Header;
 import org.apache.hc.core5.http.HttpEntity;
 import org.apache.hc.core5.http.HttpHost;
+import org.apache.hc.core5.http.config.Http1Config;
 import org.apache.hc.core5.http.config.Lookup;
 import org.apache.hc.core5.http.config.RegistryBuilder;
 import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
@@ -75,8 +76,19 @@ public final class HttpGateway {
 
     /** An HTTP token (RFC 9110): what a header name may be made of. */
     private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
-    /** Stateless; trusts what the JVM trusts and verifies the certificate against the host name. */
-    private static final TlsSocketStrategy TLS = DefaultClientTlsStrategy.createDefault();
+    /**
+     * Shared by every hop, made on first use (loading the trust store takes a moment): TLS that trusts
+     * what the JVM trusts and verifies the certificate against the host name, and HTTP/1.1 parsing
+     * with bounded header lines (64 KiB, over the library's 8 KiB that long real headers exceed) and
+     * count (the library's 100).
+     */
+    private static final class Shared {
+        static final Lookup<TlsSocketStrategy> TLS = RegistryBuilder.<TlsSocketStrategy>create()
+                .register("https", DefaultClientTlsStrategy.createDefault()).build();
+        static final ManagedHttpClientConnectionFactory CONNECTIONS = ManagedHttpClientConnectionFactory.builder()
+                .http1Config(Http1Config.custom().setMaxLineLength(64 << 10).setMaxHeaderCount(100).build())
+                .build();
+    }
     /**
      * Runs lookups and exchanges, so that the guest's thread waits with the deadline and stays
      * interruptible while a blocking socket read does not. Threads end after a minute unused.
@@ -381,9 +393,8 @@ public final class HttpGateway {
             // A zero timeout would mean "none": every phase gets at least a millisecond, and the deadline.
             Timeout timeout = Timeout.ofMilliseconds(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
             String host = HostPatterns.normalizeHost(url.getHost());
-            Lookup<TlsSocketStrategy> tls = RegistryBuilder.<TlsSocketStrategy>create().register("https", TLS).build();
             BasicHttpClientConnectionManager connections = BasicHttpClientConnectionManager.create(
-                    DefaultSchemePortResolver.INSTANCE, pinned(host, addresses), tls, ManagedHttpClientConnectionFactory.INSTANCE);
+                    DefaultSchemePortResolver.INSTANCE, pinned(host, addresses), Shared.TLS, Shared.CONNECTIONS);
             connections.setConnectionConfig(ConnectionConfig.custom().setConnectTimeout(timeout).setSocketTimeout(timeout).build());
             client = HttpClients.custom()
                     .setConnectionManager(connections)

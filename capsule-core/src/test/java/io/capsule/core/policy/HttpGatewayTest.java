@@ -56,6 +56,9 @@ class HttpGatewayTest {
             } else if (path.equals("/to-end")) {
                 ex.getResponseHeaders().add("Location", "/end");
                 ex.sendResponseHeaders(302, -1);
+            } else if (path.equals("/long-header")) {
+                ex.getResponseHeaders().add("X-Long", "p".repeat(ex.getRequestURI().getQuery().equals("huge") ? 100_000 : 20_000));
+                ex.sendResponseHeaders(204, -1);
             } else if (path.equals("/stall")) {
                 ex.sendResponseHeaders(200, 1000);
                 ex.getResponseBody().write(new byte[10]);
@@ -290,5 +293,16 @@ class HttpGatewayTest {
         assertThatThrownBy(() -> small.handle(request("http://127.0.0.1:" + port + "/endless"), List.of("127.0.0.1"), null,
                 new HttpGateway.RequestLog(List::of))).hasMessageContaining("larger than the 65536 byte limit");
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void longResponseHeadersArriveUpToTheLineLimit() throws Exception {
+        JsonNode out = gateway.handle(request("http://127.0.0.1:" + port + "/long-header?long"), List.of("127.0.0.1"), null,
+                new HttpGateway.RequestLog(List::of));
+        assertThat(out.get("status").asInt()).isEqualTo(204);
+        assertThat(out.get("headers").toString()).contains("p".repeat(20_000));
+        assertThat(text(out)).isEmpty();
+        assertThatThrownBy(() -> gateway.handle(request("http://127.0.0.1:" + port + "/long-header?huge"), List.of("127.0.0.1"),
+                null, new HttpGateway.RequestLog(List::of))).isInstanceOf(IOException.class);
     }
 }
