@@ -305,4 +305,13 @@ class HttpGatewayTest {
         assertThatThrownBy(() -> gateway.handle(request("http://127.0.0.1:" + port + "/long-header?huge"), List.of("127.0.0.1"),
                 null, new HttpGateway.RequestLog(List::of))).isInstanceOf(IOException.class);
     }
+
+    @Test
+    void userInfoInTheUrlIsNeitherSentNorRecorded() throws Exception {
+        HttpGateway.RequestLog log = new HttpGateway.RequestLog(List::of);
+        JsonNode req = JSON.readTree("{\"url\": \"http://me:pw@127.0.0.1:" + port + "/hello\"}");
+        assertThat(text(gateway.handle(req, List.of("127.0.0.1"), null, log))).isEqualTo("done");
+        assertThat(seen).containsExactly("/hello auth=null cookie=null host=127.0.0.1:" + port);
+        assertThat(log.entries().toString()).doesNotContain("pw");
+    }
 }
