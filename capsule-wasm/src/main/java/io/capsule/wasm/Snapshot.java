@@ -3,16 +3,18 @@ package io.capsule.wasm;
 import com.dylibso.chicory.runtime.GlobalInstance;
 import com.dylibso.chicory.runtime.Instance;
 import com.dylibso.chicory.runtime.Memory;
+import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
-import java.nio.BufferUnderflowException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.zip.CRC32;
+import java.util.zip.CheckedInputStream;
 import java.util.zip.CheckedOutputStream;
 
 /**
@@ -50,6 +52,15 @@ public final class Snapshot {
             for (int c = 0; c < CappedMemory.CHUNKS_PER_PAGE; c++) {
                 int from = offset + c * CappedMemory.CHUNK;
                 byte[] chunk = bytes == null ? zero : Arrays.copyOfRange(bytes, from, from + CappedMemory.CHUNK);
+                chunks[page * CappedMemory.CHUNKS_PER_PAGE + c] = isZero(chunk) ? zero : chunk;
+            }
+        }
+
+        /** Reads page {@code page}'s chunks from {@code in}. */
+        void read(int page, DataInputStream in) throws IOException {
+            for (int c = 0; c < CappedMemory.CHUNKS_PER_PAGE; c++) {
+                byte[] chunk = new byte[CappedMemory.CHUNK];
+                in.readFully(chunk);
                 chunks[page * CappedMemory.CHUNKS_PER_PAGE + c] = isZero(chunk) ? zero : chunk;
             }
         }
@@ -121,63 +132,50 @@ public final class Snapshot {
 
     /**
      * Reads a snapshot written by {@link #writeTo}; any damage (truncation, bit flips) is an IOException.
-     * The file is read in one go and checked before it is parsed.
+     * The file is streamed straight into the snapshot's chunks (a first copy of tens of megabytes would
+     * double what a cold start allocates) and its checksum verified before the snapshot is returned.
      */
     public static Snapshot readFrom(Path file) throws IOException {
-        byte[] all = Files.readAllBytes(file);
-        int body = all.length - Long.BYTES;
-        if (body < 16) {
-            throw new IOException("truncated snapshot: " + file);
-        }
-        ByteBuffer in = ByteBuffer.wrap(all); // big-endian, as DataOutputStream wrote it
         CRC32 crc = new CRC32();
-        crc.update(all, 0, body);
-        if (in.getLong(body) != crc.getValue()) {
-            throw new IOException("snapshot checksum mismatch: " + file);
-        }
-        try {
-            if (in.getLong() != MAGIC) {
+        try (DataInputStream in = new DataInputStream(new CheckedInputStream(
+                new BufferedInputStream(Files.newInputStream(file), 1 << 16), crc))) {
+            if (in.readLong() != MAGIC) {
                 throw new IOException("not a capsule snapshot (or an older format): " + file);
             }
-            int count = in.getInt();
-            int globals = in.getInt();
+            int count = in.readInt();
+            int globals = in.readInt();
             if (count < 0 || count > Sandbox.MAX_PAGES || globals < 0 || globals > 1 << 16) {
                 throw new IOException("corrupt snapshot header: " + file);
             }
             long[] low = new long[globals];
             long[] high = new long[globals];
             for (int i = 0; i < globals; i++) {
-                low[i] = in.getLong();
-                high[i] = in.getLong();
+                low[i] = in.readLong();
+                high[i] = in.readLong();
             }
             Chunker chunker = new Chunker();
             for (int i = 0; i < count; i++) {
-                if (in.get() != 0) {
+                if (in.readBoolean()) {
                     chunker.page(i, null, 0);
                 } else {
-                    if (in.position() + Memory.PAGE_SIZE > body) {
-                        throw new IOException("truncated snapshot: " + file);
-                    }
-                    chunker.page(i, all, in.position());
-                    in.position(in.position() + Memory.PAGE_SIZE);
+                    chunker.read(i, in);
                 }
             }
-            if (in.position() != body) {
-                throw new IOException("corrupt snapshot layout: " + file);
+            long computed = crc.getValue();
+            if (in.readLong() != computed || in.read() != -1) {
+                throw new IOException("snapshot checksum mismatch: " + file);
             }
             return new Snapshot(chunker.chunks, count, low, high);
-        } catch (BufferUnderflowException e) {
+        } catch (EOFException e) {
             throw new IOException("truncated snapshot: " + file, e);
         }
     }
 
-    private static boolean isZero(byte[] page) {
-        for (byte b : page) {
-            if (b != 0) {
-                return false;
-            }
-        }
-        return true;
+    private static final byte[] ZERO_CHUNK = new byte[CappedMemory.CHUNK];
+
+    /** Whether a chunk is all zero. Arrays.equals compares words, not bytes: it runs over tens of megabytes in a cold JVM. */
+    private static boolean isZero(byte[] chunk) {
+        return Arrays.equals(chunk, ZERO_CHUNK);
     }
 
     public int pageCount() {
