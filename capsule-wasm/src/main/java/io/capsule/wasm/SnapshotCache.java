@@ -18,6 +18,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.zip.CRC32;
@@ -71,9 +73,15 @@ public final class SnapshotCache {
         Path file = dir.resolve(name + "-" + key + ".snapshot");
         Path leanFile = dir.resolve(name + "-" + key + ".module");
         if (Files.isRegularFile(file)) {
+            // Reading the snapshot and parsing the module take about as long each in a cold JVM and do not
+            // depend on each other: the module is parsed on a second thread meanwhile.
+            FutureTask<WasmModule> lean = new FutureTask<>(() -> leanModule(module, leanFile));
+            Thread parser = new Thread(lean, "capsule-module-" + name);
+            parser.setDaemon(true);
+            parser.start();
             try {
                 Snapshot snapshot = Snapshot.readFrom(file);
-                return new WarmImage(new WasmTemplate(name, leanModule(module, leanFile), machineFactory), snapshot);
+                return new WarmImage(new WasmTemplate(name, joined(lean), machineFactory), snapshot);
             } catch (IOException | RuntimeException e) {
                 LOG.warn("Rebuilding the {} warm-start snapshot: {}", name, e.getMessage());
             }
@@ -107,6 +115,38 @@ public final class SnapshotCache {
         }
         byte[] bytes = lean;
         return Parser.builder().withValidation(false).build().parse(() -> new ByteArrayInputStream(bytes));
+    }
+
+    /**
+     * The parsed lean module; its failure as thrown by {@link #leanModule}. Waits through interrupts (the
+     * parse is short) rather than give up a valid snapshot for a rebuild.
+     */
+    private static WasmModule joined(FutureTask<WasmModule> lean) throws IOException {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return lean.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     private static byte[] readModule(Supplier<InputStream> module) {
