@@ -40,6 +40,7 @@ public final class CapsuleCli implements Runnable {
     }
 
     public static void main(String[] args) {
+        Prewarm.start(args);
         System.exit(execute(System.out, System.err, args));
     }
 

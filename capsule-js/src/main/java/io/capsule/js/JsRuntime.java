@@ -33,6 +33,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -146,6 +147,12 @@ public final class JsRuntime implements GuestRuntime {
         String name = fileName.toLowerCase(Locale.ROOT);
         return name.endsWith(".ts") || name.endsWith(".mts") || name.endsWith(".cts")
                 || name.endsWith(".js") || name.endsWith(".mjs") || name.endsWith(".cjs");
+    }
+
+    @Override
+    public void warmUp() {
+        // Initialising the holder is the work: it loads QuickJS and its snapshot, once per process.
+        Objects.requireNonNull(Holder.METERED);
     }
 
     @Override

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.Objects;
 
 /**
  * Python tasks on CPython 3.13 for wasm32-wasi (the Trino build, compiled ahead of time to JVM classes).
@@ -106,6 +107,12 @@ public final class PythonRuntime implements GuestRuntime {
     private Program program(GuestTree tree) {
         WasmTemplate template = metered ? Holder.METERED : Unmetered.TEMPLATE;
         return new PythonProgram(template, Holder.IMAGE.snapshot(), tree);
+    }
+
+    @Override
+    public void warmUp() {
+        // Initialising the holder is the work: it loads the interpreter and its snapshot, once per process.
+        Objects.requireNonNull(metered ? Holder.METERED : Unmetered.TEMPLATE);
     }
 
     @Override

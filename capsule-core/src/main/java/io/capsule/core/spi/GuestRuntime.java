@@ -56,4 +56,11 @@ public interface GuestRuntime {
     default boolean isCurrent(ProgramSource source, java.nio.file.Path dir) {
         return true;
     }
+
+    /**
+     * Loads now what every program of this runtime needs (interpreter, warm-start snapshot), which the first
+     * {@link #load} would otherwise do: lets a caller overlap that with its own start-up, e.g. on a
+     * background thread. Only a head start: the first program still waits for whatever is unfinished.
+     */
+    default void warmUp() {}
 }
