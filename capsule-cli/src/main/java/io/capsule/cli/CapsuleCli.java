@@ -41,6 +41,7 @@ public final class CapsuleCli implements Runnable {
 
     public static void main(String[] args) {
         Prewarm.start(args);
+        SqliteNative.useCachedCopy();
         System.exit(execute(System.out, System.err, args));
     }
 
