@@ -3,6 +3,9 @@ package io.capsule.cli;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -11,11 +14,17 @@ import picocli.CommandLine.Command;
         name = "capsule",
         mixinStandardHelpOptions = true,
         version = "capsule 0.1.0",
-        description = "Runs untrusted Python and TypeScript/JavaScript tasks in WebAssembly sandboxes.",
-        subcommands = {RunCommand.class, BuildCommand.class, ExecCommand.class, TraceCommand.class, WorkerCommand.class})
+        description = "Runs untrusted Python and TypeScript/JavaScript tasks in WebAssembly sandboxes.")
 public final class CapsuleCli implements Runnable {
     /** Exit status for usage and configuration errors. */
     static final int EXIT_USAGE = 2;
+
+    /**
+     * The subcommands, in help order. Picocli builds a command's model by reflection, a noticeable part of
+     * a cold start, so a command line naming one of them gets only that one (see {@link #execute}).
+     */
+    private static final Map<String, Class<?>> SUBCOMMANDS = subcommands(
+            RunCommand.class, BuildCommand.class, ExecCommand.class, TraceCommand.class, WorkerCommand.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -45,6 +54,14 @@ public final class CapsuleCli implements Runnable {
         System.exit(execute(System.out, System.err, args));
     }
 
+    private static Map<String, Class<?>> subcommands(Class<?>... commands) {
+        Map<String, Class<?>> byName = new LinkedHashMap<>();
+        for (Class<?> c : commands) {
+            byName.put(c.getAnnotation(Command.class).name(), c);
+        }
+        return byName;
+    }
+
     /** Runs the CLI and returns its exit status (used by tests, which cannot let it exit the JVM). */
     public static int execute(PrintStream out, PrintStream err, String... args) {
         return execute(System.in, out, err, args);
@@ -53,6 +70,10 @@ public final class CapsuleCli implements Runnable {
     /** As {@link #execute(PrintStream, PrintStream, String...)}, reading standard input from {@code in} (the worker). */
     public static int execute(InputStream in, PrintStream out, PrintStream err, String... args) {
         CommandLine cli = new CommandLine(new CapsuleCli(in, out, err));
+        Class<?> named = args.length > 0 ? SUBCOMMANDS.get(args[0]) : null;
+        for (Class<?> sub : named != null ? List.of(named) : SUBCOMMANDS.values()) {
+            cli.addSubcommand(sub);
+        }
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
         cli.setExitCodeExceptionMapper(e -> EXIT_USAGE);
