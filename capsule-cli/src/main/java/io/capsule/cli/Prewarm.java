@@ -23,8 +23,18 @@ final class Prewarm {
      * a program) only costs the work.
      */
     static void start(String... args) {
+        GuestRuntime runtime = runtimeFor(args);
+        if (runtime != null) {
+            Thread t = new Thread(() -> warm(runtime), "capsule-prewarm");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    /** The runtime {@link #start} warms for this command line, or null. */
+    static GuestRuntime runtimeFor(String... args) {
         if (args.length < 2 || !"run".equals(args[0])) {
-            return;
+            return null;
         }
         for (int i = 1; i < args.length; i++) {
             String arg = args[i];
@@ -33,13 +43,11 @@ final class Prewarm {
             }
             for (GuestRuntime runtime : ServiceLoader.load(GuestRuntime.class)) {
                 if (runtime.accepts(Path.of(arg).getFileName().toString())) {
-                    Thread t = new Thread(() -> warm(runtime), "capsule-prewarm");
-                    t.setDaemon(true);
-                    t.start();
-                    return;
+                    return runtime;
                 }
             }
         }
+        return null;
     }
 
     private static void warm(GuestRuntime runtime) {
