@@ -1,5 +1,6 @@
 package io.capsule.core;
 
+import io.capsule.core.exec.LoadedPrograms;
 import io.capsule.core.exec.Run;
 import io.capsule.core.exec.TaskRunner;
 import io.capsule.core.options.InvalidTaskException;
@@ -48,6 +49,8 @@ public final class CapsuleEngine implements AutoCloseable {
     private final ExecutorService guestThreads;
     private final ExecutorService runThreads;
     private final ScheduledExecutorService timers;
+    /** Programs of source-string requests, kept for repeats (services run the same code on every request). */
+    private final LoadedPrograms loaded = new LoadedPrograms(32);
 
     private CapsuleEngine(List<GuestRuntime> runtimes, boolean projectCache) {
         this.runtimes = List.copyOf(runtimes);
@@ -291,6 +294,11 @@ public final class CapsuleEngine implements AutoCloseable {
         }
         for (GuestRuntime runtime : runtimes) {
             if (runtime.accepts(fileName)) {
+                if (request.file() == null && runtime.reusable(source)) {
+                    ProgramSource s = source;
+                    return loaded.acquire(cacheKey(runtime.name(), s.projectRoot().toString(), s.entry().toString(),
+                            request.sourceText()), () -> runtime.load(s));
+                }
                 return runtime.load(source);
             }
         }
@@ -310,6 +318,7 @@ public final class CapsuleEngine implements AutoCloseable {
 
     @Override
     public void close() {
+        loaded.close();
         runThreads.shutdownNow();
         guestThreads.shutdownNow();
         timers.shutdownNow();

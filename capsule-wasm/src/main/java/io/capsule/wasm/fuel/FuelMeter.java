@@ -49,13 +49,9 @@ public final class FuelMeter {
     public Scope enter() {
         FuelMeter previous = CURRENT.get();
         CURRENT.set(this);
-        return () -> {
-            if (previous == null) {
-                CURRENT.remove();
-            } else {
-                CURRENT.set(previous);
-            }
-        };
+        // Restored with set, never remove: a thread keeps its entry, so the checkpoints it reaches outside a
+        // scope find it at once instead of creating it again (ThreadLocal.get on a missing entry inserts one).
+        return () -> CURRENT.set(previous);
     }
 
     /** Lowers the budget (never raises it): a task's own options can only tighten its start limits. */
