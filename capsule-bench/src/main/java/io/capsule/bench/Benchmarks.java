@@ -98,17 +98,17 @@ public final class Benchmarks {
 
     /**
      * Runs the task in batches of 200 until the JIT has caught up (a batch's median within 10% of the one
-     * before, after at least 1,000 runs; at most 6,000): a warm engine is one a service has been running
+     * before, after at least 3,000 runs; at most 8,000): a warm engine is one a service has been running
      * for a while, and HotSpot compiles the thousands of CPython functions a task passes through only
      * after they have run many times. Returns the number of runs.
      */
     private static int jitWarmUp(CapsuleEngine engine, String fileName, String source) throws Exception {
         double previous = Double.MAX_VALUE;
         int runs = 0;
-        while (runs < 6000) {
+        while (runs < 8000) {
             double batch = median(timeRuns(engine, fileName, source, 0, 200));
             runs += 200;
-            if (runs >= 1000 && Math.abs(batch - previous) < 0.1 * previous) {
+            if (runs >= 3000 && Math.abs(batch - previous) < 0.1 * previous) {
                 break;
             }
             previous = batch;

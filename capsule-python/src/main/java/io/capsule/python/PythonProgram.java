@@ -1,6 +1,5 @@
 package io.capsule.python;
 
-import com.dylibso.chicory.runtime.ChicoryInterruptedException;
 import com.dylibso.chicory.runtime.HostFunction;
 import com.dylibso.chicory.runtime.Memory;
 import com.dylibso.chicory.runtime.TrapException;
@@ -25,7 +24,6 @@ import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.WasmTemplate;
 import io.capsule.wasm.fs.JailFileSystem;
 import java.io.IOException;
-import io.capsule.wasm.fuel.FuelExhaustedException;
 import io.capsule.wasm.fuel.FuelMeter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -150,17 +148,8 @@ final class PythonProgram implements Program {
                 return GuestCalls.failure(sandbox, ErrorType.TASK_ERROR, message, label);
             }
             return outcome(sandbox, JSON.readTree(response), label);
-        } catch (FuelExhaustedException e) {
-            return GuestCalls.outOfFuel(sandbox, e, calls.task != null ? calls.task : label);
-        } catch (ChicoryInterruptedException e) {
-            return GuestCalls.interrupted(sandbox, label);
-        } catch (TrapException e) {
-            return GuestCalls.failure(sandbox, ErrorType.TASK_ERROR, "The Python runtime trapped: " + e.getMessage(), label);
         } catch (ChicoryException e) {
-            if (Thread.currentThread().isInterrupted()) {
-                return GuestCalls.interrupted(sandbox, label);
-            }
-            return GuestCalls.failure(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
+            return GuestCalls.engineFailure(sandbox, e, calls.task != null ? calls.task : label, "Python");
         } catch (JsonProcessingException e) {
             return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "The Python harness answered with bad JSON: "
                     + e.getOriginalMessage(), label, sandbox.memory().bytesUsed(), sandbox.fuelConsumed());
