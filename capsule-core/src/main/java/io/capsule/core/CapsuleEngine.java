@@ -1,5 +1,6 @@
 package io.capsule.core;
 
+import io.capsule.core.exec.GuestThread;
 import io.capsule.core.exec.LoadedPrograms;
 import io.capsule.core.exec.Run;
 import io.capsule.core.exec.TaskRunner;
@@ -56,7 +57,7 @@ public final class CapsuleEngine implements AutoCloseable {
         this.runtimes = List.copyOf(runtimes);
         this.projectCache = projectCache;
         this.guestThreads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), daemonThreads("capsule-guest-", GUEST_STACK_BYTES));
+                new SynchronousQueue<>(), guestThreadFactory());
         this.runThreads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), daemonThreads("capsule-run-", 0));
         this.timers = Executors.newSingleThreadScheduledExecutor(daemonThreads("capsule-timer-", 0));
@@ -322,6 +323,15 @@ public final class CapsuleEngine implements AutoCloseable {
         runThreads.shutdownNow();
         guestThreads.shutdownNow();
         timers.shutdownNow();
+    }
+
+    private static ThreadFactory guestThreadFactory() {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new GuestThread(r, "capsule-guest-" + n.incrementAndGet(), GUEST_STACK_BYTES);
+            t.setDaemon(true);
+            return t;
+        };
     }
 
     private static ThreadFactory daemonThreads(String prefix, long stackBytes) {
