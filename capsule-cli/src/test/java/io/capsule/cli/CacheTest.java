@@ -95,7 +95,7 @@ class CacheTest {
     }
 
     @Test
-    void buildThenExecWithoutTheSources() throws Exception {
+    void buildThenExecWithoutTheSources(@TempDir Path elsewhereDir) throws Exception {
         write("capsule.toml", """
                 [workflow]
                 name = "demo"
@@ -124,7 +124,7 @@ class CacheTest {
         assertThat(result(CliRunner.run("run", main.toString(), "4", "--json")).asInt()).isEqualTo(8);
         assertThat(ProjectCache.stats().reused()).isEqualTo(reused + 1);
 
-        Path elsewhere = Files.createTempDirectory("capsule-artifact-test").resolve("app.capsule");
+        Path elsewhere = elsewhereDir.resolve("app.capsule");
         Files.move(artifact, elsewhere);
         deleteTree(dir);
         CliRunner exec = CliRunner.run("exec", elsewhere.toString(), "21", "--json");

@@ -132,7 +132,7 @@ class JsCacheTest {
     }
 
     @Test
-    void buildThenExecWithoutTheSourcesOrTheBundler() throws Exception {
+    void buildThenExecWithoutTheSourcesOrTheBundler(@TempDir Path elsewhereDir) throws Exception {
         write("capsule.toml", """
                 [workflow]
                 name = "demo"
@@ -167,7 +167,7 @@ class JsCacheTest {
         assertThat(result(CliRunner.run("run", main.toString(), "4", "--json")).asInt()).isEqualTo(8);
         assertThat(ProjectCache.stats().reused()).isEqualTo(reused + 1);
 
-        Path elsewhere = Files.createTempDirectory("capsule-js-artifact-test").resolve("app.capsule");
+        Path elsewhere = elsewhereDir.resolve("app.capsule");
         Files.move(artifact, elsewhere);
         deleteTree(dir);
         long bundles = Bundler.bundles();

@@ -161,9 +161,14 @@ class ProjectConfigCliTest {
         File out = File.createTempFile("capsule-out", ".txt");
         File err = File.createTempFile("capsule-err", ".txt");
         Process p = new ProcessBuilder(cmd).directory(cwd.toFile()).redirectOutput(out).redirectError(err).start();
-        assertThat(p.waitFor(180, TimeUnit.SECONDS)).isTrue();
-        return new CliRunner(p.exitValue(), Files.readString(out.toPath(), StandardCharsets.UTF_8),
-                Files.readString(err.toPath(), StandardCharsets.UTF_8));
+        try {
+            assertThat(p.waitFor(180, TimeUnit.SECONDS)).isTrue();
+            return new CliRunner(p.exitValue(), Files.readString(out.toPath(), StandardCharsets.UTF_8),
+                    Files.readString(err.toPath(), StandardCharsets.UTF_8));
+        } finally {
+            Files.deleteIfExists(out.toPath());
+            Files.deleteIfExists(err.toPath());
+        }
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.capsule.core;
 
+import io.capsule.core.exec.GuestThread;
+import io.capsule.core.exec.LoadedPrograms;
 import io.capsule.core.exec.Run;
 import io.capsule.core.exec.TaskRunner;
 import io.capsule.core.options.InvalidTaskException;
@@ -48,12 +50,14 @@ public final class CapsuleEngine implements AutoCloseable {
     private final ExecutorService guestThreads;
     private final ExecutorService runThreads;
     private final ScheduledExecutorService timers;
+    /** Programs of source-string requests, kept for repeats (services run the same code on every request). */
+    private final LoadedPrograms loaded = new LoadedPrograms(32);
 
     private CapsuleEngine(List<GuestRuntime> runtimes, boolean projectCache) {
         this.runtimes = List.copyOf(runtimes);
         this.projectCache = projectCache;
         this.guestThreads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), daemonThreads("capsule-guest-", GUEST_STACK_BYTES));
+                new SynchronousQueue<>(), guestThreadFactory());
         this.runThreads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), daemonThreads("capsule-run-", 0));
         this.timers = Executors.newSingleThreadScheduledExecutor(daemonThreads("capsule-timer-", 0));
@@ -291,6 +295,11 @@ public final class CapsuleEngine implements AutoCloseable {
         }
         for (GuestRuntime runtime : runtimes) {
             if (runtime.accepts(fileName)) {
+                if (request.file() == null && runtime.reusable(source)) {
+                    ProgramSource s = source;
+                    return loaded.acquire(cacheKey(runtime.name(), s.projectRoot().toString(), s.entry().toString(),
+                            request.sourceText()), () -> runtime.load(s));
+                }
                 return runtime.load(source);
             }
         }
@@ -310,9 +319,19 @@ public final class CapsuleEngine implements AutoCloseable {
 
     @Override
     public void close() {
+        loaded.close();
         runThreads.shutdownNow();
         guestThreads.shutdownNow();
         timers.shutdownNow();
+    }
+
+    private static ThreadFactory guestThreadFactory() {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new GuestThread(r, "capsule-guest-" + n.incrementAndGet(), GUEST_STACK_BYTES);
+            t.setDaemon(true);
+            return t;
+        };
     }
 
     private static ThreadFactory daemonThreads(String prefix, long stackBytes) {

@@ -1,7 +1,5 @@
 package io.capsule.js;
 
-import com.dylibso.chicory.runtime.ChicoryInterruptedException;
-import com.dylibso.chicory.runtime.TrapException;
 import com.dylibso.chicory.runtime.WasmRuntimeException;
 import com.dylibso.chicory.wasm.ChicoryException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -24,7 +22,6 @@ import io.capsule.wasm.GuestCalls;
 import io.capsule.wasm.Sandbox;
 import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.WasmTemplate;
-import io.capsule.wasm.fuel.FuelExhaustedException;
 import io.capsule.wasm.fuel.FuelMeter;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -84,12 +81,6 @@ final class JsProgram implements Program {
                 QuickJs.exec(sandbox, JsRuntime.Holder.TICK);
             }
             return outcome(sandbox, calls.outcome, label);
-        } catch (FuelExhaustedException e) {
-            return GuestCalls.outOfFuel(sandbox, e, calls.task != null ? calls.task : label);
-        } catch (ChicoryInterruptedException e) {
-            return GuestCalls.interrupted(sandbox, label);
-        } catch (TrapException e) {
-            return GuestCalls.failure(sandbox, ErrorType.TASK_ERROR, "The JavaScript runtime trapped: " + e.getMessage(), label);
         } catch (WasmRuntimeException e) {
             if (Thread.currentThread().isInterrupted()) {
                 return GuestCalls.interrupted(sandbox, label);
@@ -99,10 +90,7 @@ final class JsProgram implements Program {
             return GuestCalls.failure(sandbox, ErrorType.TASK_ERROR, "The JavaScript runtime crashed (most likely the task recursed"
                     + " too deeply): " + e.getMessage(), label);
         } catch (ChicoryException e) {
-            if (Thread.currentThread().isInterrupted()) {
-                return GuestCalls.interrupted(sandbox, label);
-            }
-            return GuestCalls.failure(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
+            return GuestCalls.engineFailure(sandbox, e, calls.task != null ? calls.task : label, "JavaScript");
         }
     }
 

@@ -6,6 +6,9 @@ import io.capsule.core.spi.ProgramSource;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -21,6 +24,8 @@ import java.util.stream.Stream;
 final class GuestTree implements AutoCloseable {
     static final String GUEST_ROOT = "/guest";
     static final String APP = "app";
+    /** In a prepared tree: the entry module compiled and marshalled (base64), when it compiles. */
+    private static final String COMPILED_ENTRY = "entry.code";
     private static final String RESOURCES = "/io/capsule/python/guest/";
     private static final List<String> HARNESS_FILES = List.of("guest.py", "capsule/__init__.py", "capsule/_net.py");
 
@@ -129,6 +134,36 @@ final class GuestTree implements AutoCloseable {
     /** The entry file as the guest sees it. */
     String guestEntry() {
         return GUEST_ROOT + "/" + APP + "/" + entry.toString().replace('\\', '/');
+    }
+
+    /**
+     * The entry file's text, sent with each request so the guest need not open it; null when it is not
+     * UTF-8 (the guest then reads the bytes itself and honours a coding declaration).
+     */
+    String entrySource() {
+        try {
+            byte[] bytes = Files.readAllBytes(dir.resolve(APP).resolve(entry.toString()));
+            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The compiled entry module a prepared tree holds, or null. */
+    String compiledEntry() {
+        Path file = dir.resolve(COMPILED_ENTRY);
+        try {
+            return Files.isRegularFile(file) ? Files.readString(file, StandardCharsets.US_ASCII) : null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Adds the compiled entry module to a tree {@link #prepare} is writing. */
+    static void writeCompiledEntry(Path dir, String code) throws IOException {
+        Files.writeString(dir.resolve(COMPILED_ENTRY), code, StandardCharsets.US_ASCII);
     }
 
     String guestCwd() {

@@ -1,6 +1,5 @@
 package io.capsule.python;
 
-import com.dylibso.chicory.runtime.ChicoryInterruptedException;
 import com.dylibso.chicory.runtime.HostFunction;
 import com.dylibso.chicory.runtime.Memory;
 import com.dylibso.chicory.runtime.TrapException;
@@ -25,7 +24,6 @@ import io.capsule.wasm.Snapshot;
 import io.capsule.wasm.WasmTemplate;
 import io.capsule.wasm.fs.JailFileSystem;
 import java.io.IOException;
-import io.capsule.wasm.fuel.FuelExhaustedException;
 import io.capsule.wasm.fuel.FuelMeter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -42,14 +40,48 @@ final class PythonProgram implements Program {
     private static final int TYPE_ROW = 0;
     private static final int TYPE_VARCHAR = 11;
 
+    private static final String RUN_PHASE = "{\"phase\":\"run\"}";
+
     private final WasmTemplate template;
     private final Snapshot warm;
     private final GuestTree tree;
+    /** The entry file's text (null when the guest must read it itself). */
+    private final String source;
+    /**
+     * The entry module's code object, marshalled (base64) by {@link #compile}, which every task unmarshals
+     * instead of compiling; null when each task compiles the source itself.
+     */
+    private final String compiled;
 
-    PythonProgram(WasmTemplate template, Snapshot warm, GuestTree tree) {
+    PythonProgram(WasmTemplate template, Snapshot warm, GuestTree tree, String compiled) {
         this.template = template;
         this.warm = warm;
         this.tree = tree;
+        this.source = tree.entrySource();
+        this.compiled = compiled;
+    }
+
+    /**
+     * Compiles the tree's entry module in an instance of its own (which runs none of the program's code)
+     * and returns it marshalled (base64), or null when it does not compile: each task then compiles it
+     * and reports the error. Worth it for a program that runs many tasks.
+     */
+    static String compile(WasmTemplate template, Snapshot warm, GuestTree tree) {
+        ObjectNode req = JSON.createObjectNode();
+        req.put("phase", "compile");
+        req.put("file", tree.guestEntry());
+        req.put("source", tree.entrySource());
+        try (Sandbox sandbox = Sandbox.builder(template)
+                .guestRoot(GuestTree.GUEST_ROOT, new JailFileSystem(tree.dir(), GuestTree.APP).root())
+                .hostFunction(returnError(new String[1]))
+                .snapshot(warm)
+                .build()) {
+            String response = execute(sandbox, req.toString(), false);
+            JsonNode answer = response == null ? null : JSON.readTree(response);
+            return answer != null && answer.path("ok").asBoolean() ? answer.path("code").asText() : null;
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("The Python harness answered with bad JSON: " + e.getOriginalMessage(), e);
+        }
     }
 
     /**
@@ -101,23 +133,23 @@ final class PythonProgram implements Program {
         calls.memory = sandbox.memory();
         calls.fuel = sandbox.fuelMeter();
         try (sandbox) {
-            String response = execute(sandbox, request(spec));
+            // Preparing the entry module (compiling it, or unmarshalling the copy kept from an earlier task)
+            // is the runtime's work, not the task's: uncharged, so a task costs the same fuel on every run.
+            String response = execute(sandbox, request(spec), false);
+            if (response != null) {
+                JsonNode prepared = JSON.readTree(response);
+                if (!prepared.path("ok").asBoolean()) {
+                    return outcome(sandbox, prepared, label);
+                }
+                response = execute(sandbox, RUN_PHASE, true);
+            }
             if (response == null) {
                 String message = guestError[0] != null ? guestError[0] : "The Python harness returned no result";
                 return GuestCalls.failure(sandbox, ErrorType.TASK_ERROR, message, label);
             }
             return outcome(sandbox, JSON.readTree(response), label);
-        } catch (FuelExhaustedException e) {
-            return GuestCalls.outOfFuel(sandbox, e, calls.task != null ? calls.task : label);
-        } catch (ChicoryInterruptedException e) {
-            return GuestCalls.interrupted(sandbox, label);
-        } catch (TrapException e) {
-            return GuestCalls.failure(sandbox, ErrorType.TASK_ERROR, "The Python runtime trapped: " + e.getMessage(), label);
         } catch (ChicoryException e) {
-            if (Thread.currentThread().isInterrupted()) {
-                return GuestCalls.interrupted(sandbox, label);
-            }
-            return GuestCalls.failure(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, label);
+            return GuestCalls.engineFailure(sandbox, e, calls.task != null ? calls.task : label, "Python");
         } catch (JsonProcessingException e) {
             return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "The Python harness answered with bad JSON: "
                     + e.getOriginalMessage(), label, sandbox.memory().bytesUsed(), sandbox.fuelConsumed());
@@ -129,10 +161,17 @@ final class PythonProgram implements Program {
         tree.close();
     }
 
+    /** The harness's request: the task, and the entry module's code (marshalled) or source. */
     private String request(AttemptSpec spec) {
         ObjectNode req = JSON.createObjectNode();
+        req.put("phase", "prepare");
         req.put("file", tree.guestEntry());
         req.put("cwd", tree.guestCwd());
+        if (compiled != null) {
+            req.put("code", compiled);
+        } else {
+            req.put("source", source);
+        }
         req.put("attempt", spec.attempt());
         if (spec.taskName() != null) {
             req.put("task", spec.taskName());
@@ -152,13 +191,13 @@ final class PythonProgram implements Program {
     }
 
     /** Calls the harness's run(request) in an instance restored from the warm snapshot. */
-    private static String execute(Sandbox sandbox, String request) {
+    private static String execute(Sandbox sandbox, String request, boolean charged) {
         Memory memory = sandbox.memory();
         byte[] body = request.getBytes(StandardCharsets.UTF_8);
         ByteBuffer args = ByteBuffer.allocate(2 + 4 + body.length).order(ByteOrder.LITTLE_ENDIAN);
         args.put((byte) 1).put((byte) 1).putInt(body.length).put(body); // row present, value present, length, bytes
         int argsPtr = allocate(sandbox, args.array());
-        int result = (int) sandbox.export("execute").apply(argsPtr)[0];
+        int result = (int) (charged ? sandbox.export("execute") : sandbox.unchargedExport("execute")).apply(argsPtr)[0];
         if (result == 0 || memory.read(result + 4) == 0) {
             return null;
         }

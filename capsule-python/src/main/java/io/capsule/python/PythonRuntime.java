@@ -100,13 +100,24 @@ public final class PythonRuntime implements GuestRuntime {
 
     @Override
     public Program load(ProgramSource source) throws InvalidTaskException {
-        return program(GuestTree.create(source));
+        GuestTree tree = GuestTree.create(source);
+        // A program the engine keeps runs many tasks: compile its entry module once for all of them.
+        return program(tree, reusable(source) ? PythonProgram.compile(template(), Holder.IMAGE.snapshot(), tree) : null);
+    }
+
+    /** A source string run without a project root is its inline files alone: GuestTree copies nothing else. */
+    @Override
+    public boolean reusable(ProgramSource source) {
+        return !source.projectFiles();
     }
 
     /** Every program, prepared or not, runs on the same (metered) template and snapshot. */
-    private Program program(GuestTree tree) {
-        WasmTemplate template = metered ? Holder.METERED : Unmetered.TEMPLATE;
-        return new PythonProgram(template, Holder.IMAGE.snapshot(), tree);
+    private Program program(GuestTree tree, String compiledEntry) {
+        return new PythonProgram(template(), Holder.IMAGE.snapshot(), tree, compiledEntry);
+    }
+
+    private WasmTemplate template() {
+        return metered ? Holder.METERED : Unmetered.TEMPLATE;
     }
 
     @Override
@@ -123,7 +134,7 @@ public final class PythonRuntime implements GuestRuntime {
     /** The prepared form is a whole guest tree, so it changes with the harness: its key is part of the format. */
     @Override
     public String preparedFormat() {
-        return "python-tree-1-" + PreparedFormat.KEY;
+        return "python-tree-2-" + PreparedFormat.KEY;
     }
 
     private static final class PreparedFormat {
@@ -133,10 +144,17 @@ public final class PythonRuntime implements GuestRuntime {
     @Override
     public void prepare(ProgramSource source, ProjectSources sources, Path dir) throws IOException {
         GuestTree.prepare(sources, source.entry(), dir);
+        try (GuestTree tree = GuestTree.prepared(dir, source.entry())) {
+            String compiled = PythonProgram.compile(template(), Holder.IMAGE.snapshot(), tree);
+            if (compiled != null) {
+                GuestTree.writeCompiledEntry(dir, compiled);
+            }
+        }
     }
 
     @Override
     public Program loadPrepared(ProgramSource source, Path dir) throws InvalidTaskException {
-        return program(GuestTree.prepared(dir, source.entry()));
+        GuestTree tree = GuestTree.prepared(dir, source.entry());
+        return program(tree, tree.compiledEntry());
     }
 }

@@ -1,6 +1,8 @@
 package io.capsule.wasm;
 
 import com.dylibso.chicory.runtime.ChicoryInterruptedException;
+import com.dylibso.chicory.runtime.TrapException;
+import com.dylibso.chicory.wasm.ChicoryException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -107,6 +109,26 @@ public final class GuestCalls {
     public static AttemptOutcome interrupted(Sandbox sandbox, String task) {
         return AttemptOutcome.failure(ErrorType.INTERNAL_ERROR, "Interrupted", task, sandbox.memory().bytesUsed(),
                 sandbox.fuelConsumed());
+    }
+
+    /**
+     * How an exception of the wasm engine ends an attempt, alike for every runtime: fuel spent, stopped by
+     * the host (deadline or cancel), a trap (the task's doing), or a failure of the engine itself.
+     */
+    public static AttemptOutcome engineFailure(Sandbox sandbox, ChicoryException e, String task, String runtime) {
+        if (e instanceof FuelExhaustedException spent) {
+            return outOfFuel(sandbox, spent, task);
+        }
+        if (e instanceof ChicoryInterruptedException) {
+            return interrupted(sandbox, task);
+        }
+        if (e instanceof TrapException) {
+            return failure(sandbox, ErrorType.TASK_ERROR, "The " + runtime + " runtime trapped: " + e.getMessage(), task);
+        }
+        if (Thread.currentThread().isInterrupted()) {
+            return interrupted(sandbox, task);
+        }
+        return failure(sandbox, ErrorType.INTERNAL_ERROR, "The wasm engine failed: " + e, task);
     }
 
     /**

@@ -70,6 +70,14 @@ public final class Sandbox implements AutoCloseable {
         };
     }
 
+    /**
+     * An export whose calls are not charged to the fuel budget: for the runtime's own work before a task's
+     * code runs (the time limit still applies).
+     */
+    public ExportFunction unchargedExport(String name) {
+        return instance.export(name);
+    }
+
     /** The fuel meter, or null when the sandbox was built without a budget. */
     public FuelMeter fuelMeter() {
         return fuel;

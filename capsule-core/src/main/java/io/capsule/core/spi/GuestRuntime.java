@@ -16,6 +16,14 @@ public interface GuestRuntime {
     /** Prepares a program; the expensive shared parts (parsed module, compiled code) are cached by the runtime. */
     Program load(ProgramSource source) throws InvalidTaskException;
 
+    /**
+     * Whether a program loaded from {@code source} depends on nothing but the source itself (no files on
+     * disk), so the engine may keep it loaded and reuse it for identical requests.
+     */
+    default boolean reusable(ProgramSource source) {
+        return false;
+    }
+
     /** Whether a project file (path relative to the project root) is one of this runtime's sources. */
     default boolean isSource(java.nio.file.Path relativePath) {
         return accepts(relativePath.getFileName().toString());

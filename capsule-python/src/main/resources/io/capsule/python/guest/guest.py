@@ -1,12 +1,17 @@
 """The harness inside every Python sandbox instance.
 
-The host calls run(request) once per instance. It loads the program, finds the task, reports the
-task's options to the host (which decides the limits), runs it, and returns the outcome as JSON.
+The host calls run(request) twice per instance: first to prepare the entry module's code (compiled, or
+unmarshalled from the host's copy, which an instance of its own compiled in a "compile" phase) without
+running any of it, then to run it: it loads the program,
+finds the task, reports the task's options to the host (which decides the limits), runs it, and
+returns the outcome as JSON. Only the second call is charged to the task's fuel.
 Host calls (option reports, sub-tasks) travel on file descriptor 0, one JSON line each way.
 """
 
+import binascii
 import importlib
 import json
+import marshal
 import os
 import sys
 import types
@@ -29,6 +34,10 @@ for _name in _PRELOAD:
         pass
 
 _HOST_FD = 0
+# The task's request and the entry module's code, between the two calls of run().
+_prepared = None
+# Where the host mounts the program (its project directory) and runs the task.
+_APP = "/guest/app"
 
 
 class _Failure(Exception):
@@ -57,6 +66,15 @@ def _host_call(message):
 
 capsule._net.install(_host_call)
 
+# What every task starts with, done once here rather than in each task: line-buffered output, no
+# environment (the host grants it per task), the program's directory as working directory and first on
+# sys.path. No import follows, so no finder has cached that directory's (empty) listing.
+sys.stdout.reconfigure(line_buffering=True)
+sys.stderr.reconfigure(line_buffering=True)
+os.environ.clear()
+os.chdir(_APP)
+sys.path.insert(0, _APP)
+
 # Everything loaded so far lives in the warm snapshot. Freezing it keeps the cyclic GC from walking (and
 # so writing to, i.e. copying, every page of) the snapshot in each task.
 import gc
@@ -83,16 +101,47 @@ def _error_text(exc):
     return first + "\n" + text
 
 
-def _load(path):
-    # Read and compile directly: the import system's stat calls and .pyc writes (refused: the tree is
+def _code(req):
+    """The entry file's code object: unmarshalled from the host's copy, else compiled from the source it sent (or the file)."""
+    cached = req.get("code")
+    if cached is not None:
+        return marshal.loads(binascii.a2b_base64(cached))
+    path = req["file"]
+    source = req.get("source")
+    if source is None:
+        with open(path, "rb") as f:
+            source = f.read()
+    return compile(source, path, "exec", dont_inherit=True)
+
+
+def _compiled(req):
+    """The "compile" phase, alone in an instance of its own: the entry module's code, marshalled, for the host to keep."""
+    try:
+        data = marshal.dumps(_code(req))
+    except BaseException:
+        return '{"ok": false}'  # each task compiles it again and reports the error
+    return json.dumps({"ok": True, "code": binascii.b2a_base64(data, newline=False).decode("ascii")})
+
+
+def _prepare(req):
+    """The first call: the entry module's code, ready to run. None of the program's code runs yet."""
+    global _prepared
+    try:
+        _prepared = (req, _code(req))
+    except MemoryError as e:
+        raise _Failure("memory_exhausted", _error_text(e))
+    except BaseException as e:
+        raise _Failure("task_error", "Loading %s failed: %s" % (os.path.basename(req["file"]), _error_text(e)))
+
+
+def _load(path, code):
+    # Run the code directly: the import system's stat calls and .pyc writes (refused: the tree is
     # read-only) would cost more than the task itself.
     name = os.path.splitext(os.path.basename(path))[0]
     module = types.ModuleType(name)
     module.__file__ = path
     sys.modules[name] = module
     try:
-        with open(path, "rb") as f:
-            code = compile(f.read(), path, "exec", dont_inherit=True)
         exec(code, module.__dict__)
     except MemoryError as e:
         raise _Failure("memory_exhausted", _error_text(e))
@@ -120,14 +169,16 @@ def _find(module, requested):
     raise _Failure("invalid_task", "No task named 'main' and no main() function in %s" % module.__file__)
 
 
-def _run(req):
-    os.environ.clear()
-    os.chdir(req["cwd"])
+def _run(req, code):
+    cwd = req["cwd"]
+    if cwd != _APP:
+        os.chdir(cwd)
+        sys.path.insert(0, cwd)
     # Like `python src/main.py`: the entry file's directory first (sibling modules), then the project root.
-    for directory in (req["cwd"], os.path.dirname(os.path.abspath(req["file"]))):
-        if directory not in sys.path:
-            sys.path.insert(0, directory)
-    module = _load(req["file"])
+    entry_dir = os.path.dirname(req["file"])
+    if entry_dir not in sys.path:
+        sys.path.insert(0, entry_dir)
+    module = _load(req["file"], code)
     if capsule._duplicates:
         raise _Failure("invalid_task", "Task names declared more than once: %s" % ", ".join(sorted(set(capsule._duplicates))))
     name, fn, options = _find(module, req.get("task"))
@@ -162,12 +213,18 @@ def _run(req):
 
 
 def run(request: str) -> str:
-    sys.stdout.reconfigure(line_buffering=True)
-    sys.stderr.reconfigure(line_buffering=True)
+    """Called twice per instance: {"phase": "prepare", ...the task...}, then {"phase": "run"}."""
     req = json.loads(request)
     name = req.get("task")
     try:
-        name, result = _run(req)
+        if req.get("phase") == "compile":
+            return _compiled(req)
+        if req.get("phase") == "prepare":
+            _prepare(req)
+            return '{"ok": true}'
+        req, code = _prepared
+        name = req.get("task")
+        name, result = _run(req, code)
         try:
             return json.dumps({"ok": True, "task": name, "result": result}, allow_nan=False, ensure_ascii=False)
         except (TypeError, ValueError) as e:

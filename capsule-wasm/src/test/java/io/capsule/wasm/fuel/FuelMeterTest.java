@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.dylibso.chicory.runtime.Instance;
 import com.dylibso.chicory.wasm.Parser;
 import com.dylibso.chicory.wasm.WasmModule;
+import io.capsule.core.exec.GuestThread;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -47,6 +48,36 @@ class FuelMeterTest {
         }
         FuelMeter.checkpoint();
         assertThat(meter.checkpoints()).isEqualTo(1);
+    }
+
+    @Test
+    void onTheEnginesGuestThreadsTheMeterLivesInTheThreadAndBehavesTheSame() throws Exception {
+        FuelMeter outer = new FuelMeter(1000, 1);
+        FuelMeter inner = new FuelMeter(3, 1);
+        Throwable[] failure = new Throwable[1];
+        Thread guest = new GuestThread(() -> {
+            try {
+                FuelMeter.checkpoint(); // outside a scope: free
+                try (FuelMeter.Scope a = outer.enter()) {
+                    FuelMeter.checkpoint();
+                    try (FuelMeter.Scope b = inner.enter()) {
+                        for (int i = 0; i < 3; i++) {
+                            FuelMeter.checkpoint();
+                        }
+                        assertThatThrownBy(FuelMeter::checkpoint).isInstanceOf(FuelExhaustedException.class);
+                    }
+                    FuelMeter.checkpoint();
+                }
+                FuelMeter.checkpoint();
+            } catch (Throwable t) {
+                failure[0] = t;
+            }
+        }, "test-guest", 0);
+        guest.start();
+        guest.join();
+        assertThat(failure[0]).isNull();
+        assertThat(outer.checkpoints()).isEqualTo(2);
+        assertThat(inner.exhausted()).isTrue();
     }
 
     @Test
