@@ -208,20 +208,27 @@ public final class Benchmarks {
     }
 
     /**
-     * Runs the program until the JIT has caught up (two runs in a row within 10%, at most 10 runs): the
-     * compiled interpreters are huge methods that HotSpot compiles only after a while. Returns the first time.
+     * Runs the program until the JIT has caught up: at least 4 runs, then until the last 3 runs are all
+     * within 10% of the best so far (at most 15 runs). HotSpot compiles the compiled interpreters' huge
+     * eval loops late, and again after each deoptimisation, so the time keeps falling for several runs.
+     * Returns the first time.
      */
     private static double warmUp(CapsuleEngine engine, Path program) throws Exception {
-        double first = computeMs(engine, program);
-        double previous = first;
-        for (int i = 1; i < 10; i++) {
+        List<Double> times = new ArrayList<>();
+        double best = Double.MAX_VALUE;
+        while (times.size() < 15) {
             double t = computeMs(engine, program);
-            if (Math.abs(t - previous) < 0.1 * previous) {
-                break;
+            times.add(t);
+            best = Math.min(best, t);
+            int n = times.size();
+            if (n >= 4) {
+                double limit = 1.1 * best;
+                if (times.get(n - 1) <= limit && times.get(n - 2) <= limit && times.get(n - 3) <= limit) {
+                    break;
+                }
             }
-            previous = t;
         }
-        return first;
+        return times.get(0);
     }
 
     private static double computeMs(CapsuleEngine engine, Path program) throws Exception {
