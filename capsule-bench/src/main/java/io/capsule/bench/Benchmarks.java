@@ -125,6 +125,9 @@ public final class Benchmarks {
 
     private void imports(CapsuleEngine engine) throws Exception {
         int n = quick ? 100 : 300;
+        // Both JIT-warm: the import statements' code paths are compiled only after they have run a while.
+        jitWarmUp(engine, "main.py", TRIVIAL);
+        jitWarmUp(engine, "main.py", IMPORTS);
         double plain = pct(timeRuns(engine, "main.py", TRIVIAL, 20, n), 50);
         double withImports = pct(timeRuns(engine, "main.py", IMPORTS, 20, n), 50);
         row("start p50, task importing json/dataclasses/typing/re", ms(withImports), "task importing nothing " + ms(plain),

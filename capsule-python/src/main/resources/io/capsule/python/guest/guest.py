@@ -1,10 +1,10 @@
 """The harness inside every Python sandbox instance.
 
-The host calls run(request) twice per instance: first to prepare the entry module's code (compiled, or
-unmarshalled from the host's copy, which an instance of its own compiled in a "compile" phase) without
-running any of it, then to run it: it loads the program,
-finds the task, reports the task's options to the host (which decides the limits), runs it, and
-returns the outcome as JSON. Only the second call is charged to the task's fuel.
+The host calls run(request) twice per instance. The "prepare" call gets the entry module's code ready
+without running any of it: unmarshalled from the host's copy (which an instance of its own made in a
+"compile" call) or compiled. The "run" call loads the program, finds the task, reports the task's
+options to the host (which decides the limits), runs it, and returns the outcome as JSON. Only the run
+call is charged to the task's fuel.
 Host calls (option reports, sub-tasks) travel on file descriptor 0, one JSON line each way.
 """
 
