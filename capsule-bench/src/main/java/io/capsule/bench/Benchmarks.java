@@ -125,11 +125,18 @@ public final class Benchmarks {
 
     private void imports(CapsuleEngine engine) throws Exception {
         int n = quick ? 100 : 300;
-        // Both JIT-warm: the import statements' code paths are compiled only after they have run a while.
+        // Both JIT-warm (the import statements' code paths are compiled only after they have run a while),
+        // then alternating, so that both see the same JIT state and machine load.
         jitWarmUp(engine, "main.py", TRIVIAL);
         jitWarmUp(engine, "main.py", IMPORTS);
-        double plain = pct(timeRuns(engine, "main.py", TRIVIAL, 20, n), 50);
-        double withImports = pct(timeRuns(engine, "main.py", IMPORTS, 20, n), 50);
+        double[] plainRuns = new double[n];
+        double[] importRuns = new double[n];
+        for (int i = 0; i < n; i++) {
+            plainRuns[i] = timeRuns(engine, "main.py", TRIVIAL, 0, 1)[0];
+            importRuns[i] = timeRuns(engine, "main.py", IMPORTS, 0, 1)[0];
+        }
+        double plain = median(plainRuns);
+        double withImports = median(importRuns);
         row("start p50, task importing json/dataclasses/typing/re", ms(withImports), "task importing nothing " + ms(plain),
                 ratio(withImports, plain), "~1.0x");
     }
