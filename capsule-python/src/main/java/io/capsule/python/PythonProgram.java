@@ -40,6 +40,12 @@ final class PythonProgram implements Program {
     private static final int TYPE_ROW = 0;
     private static final int TYPE_VARCHAR = 11;
 
+    /**
+     * Bounds of the instance that compiles a kept program's entry module, which runs before (and outside)
+     * any task's own limits: a source that takes more is compiled by each task instead, within its limits.
+     */
+    private static final long COMPILE_FUEL = 2_000_000_000L;
+    private static final long COMPILE_RAM = 512L << 20;
     private static final String RUN_PHASE = "{\"phase\":\"run\"}";
 
     private final WasmTemplate template;
@@ -64,21 +70,30 @@ final class PythonProgram implements Program {
     /**
      * Compiles the tree's entry module in an instance of its own (which runs none of the program's code)
      * and returns it marshalled (base64), or null when it does not compile: each task then compiles it
-     * and reports the error. Worth it for a program that runs many tasks.
+     * and reports the error; also null when compiling would take more than {@link #COMPILE_FUEL} or
+     * {@link #COMPILE_RAM}, so that a hostile source cannot hold the host outside a task's limits. Worth it
+     * for a program that runs many tasks.
      */
     static String compile(WasmTemplate template, Snapshot warm, GuestTree tree) {
         ObjectNode req = JSON.createObjectNode();
         req.put("phase", "compile");
         req.put("file", tree.guestEntry());
         req.put("source", tree.entrySource());
-        try (Sandbox sandbox = Sandbox.builder(template)
+        Sandbox.Builder builder = Sandbox.builder(template);
+        if (template.isMetered()) {
+            builder.fuel(COMPILE_FUEL);
+        }
+        try (Sandbox sandbox = builder
                 .guestRoot(GuestTree.GUEST_ROOT, new JailFileSystem(tree.dir(), GuestTree.APP).root())
                 .hostFunction(returnError(new String[1]))
+                .memoryCap(COMPILE_RAM)
                 .snapshot(warm)
                 .build()) {
-            String response = execute(sandbox, req.toString(), false);
+            String response = execute(sandbox, req.toString(), true);
             JsonNode answer = response == null ? null : JSON.readTree(response);
             return answer != null && answer.path("ok").asBoolean() ? answer.path("code").asText() : null;
+        } catch (ChicoryException e) {
+            return null; // out of fuel or memory (or trapped): each task compiles it, within its own limits
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("The Python harness answered with bad JSON: " + e.getOriginalMessage(), e);
         }
