@@ -27,6 +27,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,10 +58,11 @@ public final class CapsuleEngine implements AutoCloseable {
         this.runtimes = List.copyOf(runtimes);
         this.projectCache = projectCache;
         this.guestThreads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), guestThreadFactory());
+                new SynchronousQueue<>(), daemonThreads("capsule-guest-",
+                        (task, name) -> new GuestThread(task, name, GUEST_STACK_BYTES)));
         this.runThreads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), daemonThreads("capsule-run-", 0));
-        this.timers = Executors.newSingleThreadScheduledExecutor(daemonThreads("capsule-timer-", 0));
+                new SynchronousQueue<>(), daemonThreads("capsule-run-", Thread::new));
+        this.timers = Executors.newSingleThreadScheduledExecutor(daemonThreads("capsule-timer-", Thread::new));
     }
 
     public static Builder builder() {
@@ -325,19 +327,11 @@ public final class CapsuleEngine implements AutoCloseable {
         timers.shutdownNow();
     }
 
-    private static ThreadFactory guestThreadFactory() {
+    /** Numbered daemon threads made by {@code newThread(task, name)}. */
+    private static ThreadFactory daemonThreads(String prefix, BiFunction<Runnable, String, Thread> newThread) {
         AtomicInteger n = new AtomicInteger();
         return r -> {
-            Thread t = new GuestThread(r, "capsule-guest-" + n.incrementAndGet(), GUEST_STACK_BYTES);
-            t.setDaemon(true);
-            return t;
-        };
-    }
-
-    private static ThreadFactory daemonThreads(String prefix, long stackBytes) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(null, r, prefix + n.incrementAndGet(), stackBytes);
+            Thread t = newThread.apply(r, prefix + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         };

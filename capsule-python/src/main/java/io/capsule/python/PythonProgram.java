@@ -51,7 +51,7 @@ final class PythonProgram implements Program {
     private final WasmTemplate template;
     private final Snapshot warm;
     private final GuestTree tree;
-    /** The entry file's text (null when the guest must read it itself). */
+    /** The entry file's text, sent when there is no compiled module (null then if the guest must read it itself). */
     private final String source;
     /**
      * The entry module's code object, marshalled (base64) by {@link #compile}, which every task unmarshals
@@ -63,8 +63,8 @@ final class PythonProgram implements Program {
         this.template = template;
         this.warm = warm;
         this.tree = tree;
-        this.source = tree.entrySource();
         this.compiled = compiled;
+        this.source = compiled == null ? tree.entrySource() : null; // read only when the tasks need it
     }
 
     /**

@@ -123,7 +123,7 @@ public final class PythonRuntime implements GuestRuntime {
     @Override
     public void warmUp() {
         // Initialising the holder is the work: it loads the interpreter and its snapshot, once per process.
-        Objects.requireNonNull(metered ? Holder.METERED : Unmetered.TEMPLATE);
+        Objects.requireNonNull(template());
     }
 
     @Override
